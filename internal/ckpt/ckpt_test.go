@@ -1,0 +1,129 @@
+package ckpt
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+func testStore(t *testing.T) *model.Store {
+	t.Helper()
+	s := model.NewStore()
+	if _, err := s.CreateVariable("/enc/w", tensors.FromFlatDataAndDimensions([]float32{1, 2, 3, 4, 5, 6}, 2, 3)); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.CreateVariable("/adamw/step", tensors.FromFlatDataAndDimensions([]float32{7}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.SetTrainable(false)
+	return s
+}
+
+func TestRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Save(&buf, testStore(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	got := model.NewStore()
+	if err := Load(bytes.NewReader(buf.Bytes()), got); err != nil {
+		t.Fatal(err)
+	}
+	w := tensors.MustCopyFlatData[float32](got.GetVariable("/enc/w").MustValue())
+	if want := []float32{1, 2, 3, 4, 5, 6}; !equal(w, want) {
+		t.Errorf("w = %v; want %v", w, want)
+	}
+	if got.GetVariable("/adamw/step").Trainable {
+		t.Errorf("optimizer step loaded as trainable")
+	}
+	if !got.GetVariable("/enc/w").Trainable {
+		t.Errorf("weight loaded as frozen")
+	}
+}
+
+func TestKeep(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Save(&buf, testStore(t), func(p string) bool { return p == "/enc/w" }); err != nil {
+		t.Fatal(err)
+	}
+	got := model.NewStore()
+	if err := Load(&buf, got); err != nil {
+		t.Fatal(err)
+	}
+	if got.GetVariable("/adamw/step") != nil {
+		t.Errorf("excluded variable was saved")
+	}
+}
+
+func TestDamaged(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Save(&buf, testStore(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.Bytes()
+	flip := bytes.Clone(good)
+	flip[len(flip)-8] ^= 0xff
+	ver := bytes.Clone(good)
+	ver[8] = 9
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"empty", nil, ErrFormat},
+		{"magic", append([]byte("NOTACKPT"), good[8:]...), ErrFormat},
+		{"version", ver, ErrVersion},
+		{"truncated data", good[:len(good)-10], ErrFormat},
+		{"truncated crc", good[:len(good)-2], ErrFormat},
+		{"flipped byte", flip, ErrFormat},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := model.NewStore()
+			err := Load(bytes.NewReader(tc.data), s)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Load = %v; want %v", err, tc.want)
+			}
+			if s.NumVariables() != 0 {
+				t.Errorf("a damaged checkpoint changed the store")
+			}
+		})
+	}
+}
+
+func TestShapeMismatch(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Save(&buf, testStore(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	s := model.NewStore()
+	s.CreateVariable("/enc/w", tensors.FromFlatDataAndDimensions([]float32{1, 2}, 2))
+	if err := Load(&buf, s); err == nil {
+		t.Fatal("Load into a model of another shape succeeded")
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	var buf bytes.Buffer
+	s := model.NewStore()
+	s.CreateVariable("/w", tensors.FromFlatDataAndDimensions([]float32{1, 2}, 2))
+	Save(&buf, s, nil)
+	f.Add(buf.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		Load(bytes.NewReader(data), model.NewStore())
+	})
+}
+
+func equal(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,125 @@
+// Package cli implements irgen's subcommands. Each file holds one command;
+// they assemble the pipeline from the internal packages.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/irgen/irgen/internal/train"
+)
+
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string) error
+}
+
+var commands = map[string]command{}
+
+func register(name, summary string, run func(ctx context.Context, args []string) error) {
+	commands[name] = command{summary: summary, run: run}
+}
+
+// stdout and stderr are variables so tests can capture them.
+var (
+	stdout io.Writer = os.Stdout
+	stderr io.Writer = os.Stderr
+)
+
+// Main runs the subcommand named by args[0] and returns the exit code.
+func Main(args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "irgen: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := cmd.run(ctx, args[1:])
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, train.ErrInterrupted):
+		fmt.Fprintln(stderr, "irgen:", err)
+		return 130
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, "irgen:", err)
+		return 2
+	}
+	fmt.Fprintln(stderr, "irgen:", err)
+	return 1
+}
+
+var errUsage = errors.New("usage")
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "irgen: generative image retrieval (IRGen) and its baselines")
+	fmt.Fprintln(w, "\nUsage: irgen <command> [flags]\n\nCommands:")
+	var names []string
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'irgen <command> --help' for the flags of a command.")
+}
+
+// newFlags returns a flag set whose --help prints the command's summary
+// and flags.
+func newFlags(name, args string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: irgen %s %s\n\n%s.\n\nFlags:\n", name, args, commands[name].summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args, allowing flags after positional arguments.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func intList(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		var k int
+		if _, err := fmt.Sscan(strings.TrimSpace(f), &k); err != nil || k <= 0 {
+			return nil, fmt.Errorf("%w: %q is not a list of positive integers", errUsage, s)
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}

@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/gomlx/compute"
+	"github.com/irgen/irgen/internal/backend"
+	"github.com/irgen/irgen/internal/config"
+	"github.com/irgen/irgen/internal/dataset"
+	"github.com/irgen/irgen/internal/imageproc"
+	"github.com/irgen/irgen/internal/store"
+)
+
+// Keys of the model bundle's configuration sections.
+const (
+	cfgData      = "data"
+	cfgTransform = "transform"
+)
+
+// dataInfo records which data a model was built from, so later stages
+// reopen the same splits.
+type dataInfo struct {
+	Spec  string `json:"spec"`
+	Limit int    `json:"limit,omitempty"` // first N training images; 0 = all
+}
+
+// openBundle opens the model directory, creating it when create is set and
+// it holds no model yet.
+func openBundle(dir string, create bool) (*store.Bundle, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("%w: --model (or --out) is required", errUsage)
+	}
+	b, err := store.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		return store.Create(dir)
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no model in %s: run 'irgen train-tokenizer --out %s' or 'irgen index' first", dir, dir)
+	}
+	return b, err
+}
+
+// loadBundle opens an existing model and verifies every recorded file, so
+// a truncated or corrupted model is refused before use.
+func loadBundle(dir string) (*store.Bundle, error) {
+	b, err := openBundle(dir, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.VerifyAll(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// record hashes the files a stage wrote and saves the manifest.
+func record(b *store.Bundle, files ...string) error {
+	for _, f := range files {
+		if err := b.Record(f); err != nil {
+			return err
+		}
+	}
+	return b.Save()
+}
+
+func newBackend() (compute.Backend, error) {
+	return backend.New(config.Backend())
+}
+
+func openData(spec string) (*dataset.Dataset, error) {
+	opt := dataOptions()
+	ds, err := dataset.Open(spec, opt)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range []*dataset.Split{&ds.Train, &ds.Gallery, &ds.Query} {
+		if _, ok := (*s).(*dataset.Gray); ok {
+			continue
+		}
+		good, bad := dataset.Scan(*s, opt)
+		if len(bad) > 0 {
+			fmt.Fprintf(stderr, "irgen: skipped %d unreadable images of %d\n", len(bad), (*s).Len())
+		}
+		*s = good
+	}
+	return ds, nil
+}
+
+func dataOptions() dataset.Options {
+	return dataset.Options{
+		Limits:     imageproc.DefaultLimits(),
+		FashionDir: config.FashionDir(),
+		Report: func(key string, err error) {
+			fmt.Fprintf(stderr, "irgen: skipping %s: %v\n", key, err)
+		},
+	}
+}
+
+// reopenData opens the data a model was built from, with its limit.
+func reopenData(b *store.Bundle) (*dataset.Dataset, dataInfo, error) {
+	var di dataInfo
+	if err := b.Config(cfgData, &di); err != nil {
+		return nil, di, err
+	}
+	ds, err := openData(di.Spec)
+	if err != nil {
+		return nil, di, err
+	}
+	if di.Limit > 0 {
+		ds.Train = dataset.Limit(ds.Train, di.Limit)
+	}
+	return ds, di, nil
+}

@@ -1,0 +1,57 @@
+// Package config is the only reader of irgen's environment variables and
+// the home of its defaults.
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+// Environment variables irgen reads.
+const (
+	// EnvBackend selects the GoMLX backend, e.g. "go", "onnx:cpu", "xla:cuda".
+	EnvBackend = "GOMLX_BACKEND"
+	// EnvHome is where models are kept when a name, not a path, is given.
+	EnvHome = "IRGEN_HOME"
+	// EnvFashionDir overrides the directory of the Fashion-MNIST IDX files.
+	EnvFashionDir = "IRGEN_FASHION_MNIST_DIR"
+)
+
+// DefaultBackend is the pure-Go backend with the parallelism setting seen
+// to run without deadlocks on this code base (see internal/backend).
+const DefaultBackend = "go:parallelism=-1"
+
+// FashionMNISTDir is where Debian's dataset-fashion-mnist installs the
+// embedded default data set.
+const FashionMNISTDir = "/usr/share/datasets/fashion-mnist"
+
+// Backend returns the backend configuration: $GOMLX_BACKEND or the default.
+func Backend() string {
+	if v := os.Getenv(EnvBackend); v != "" {
+		return v
+	}
+	return DefaultBackend
+}
+
+// FashionDir returns the Fashion-MNIST directory.
+func FashionDir() string {
+	if v := os.Getenv(EnvFashionDir); v != "" {
+		return v
+	}
+	return FashionMNISTDir
+}
+
+// Home returns irgen's home directory: $IRGEN_HOME or ~/.irgen.
+func Home() string {
+	if v := os.Getenv(EnvHome); v != "" {
+		return v
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".irgen")
+	}
+	return ".irgen"
+}
+
+// Workers is the default number of goroutines for data loading and search.
+func Workers() int { return runtime.GOMAXPROCS(0) }

@@ -1,0 +1,187 @@
+package decoder
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/irgen/irgen/internal/batch"
+	"github.com/irgen/irgen/internal/encoder"
+	"github.com/irgen/irgen/internal/nn"
+	"github.com/irgen/irgen/internal/store"
+	"github.com/irgen/irgen/internal/train"
+)
+
+// StateFile records how far decoder training got, for resuming.
+const StateFile = "decoder.state.json"
+
+// TrainConfig holds the decoder's optimization settings.
+type TrainConfig struct {
+	Epochs int     `json:"epochs"`
+	Batch  int     `json:"batch"`
+	LR     float64 `json:"lr"` // peak rate of the decoder
+	// EncoderLRMult scales the encoder's rate; IRGen uses 0.01.
+	EncoderLRMult float64 `json:"encoder_lr_mult"`
+	WarmupEpochs  float64 `json:"warmup_epochs"`
+	Seed          int64   `json:"seed"`
+
+	SaveEvery time.Duration `json:"-"`
+	Out       io.Writer     `json:"-"`
+}
+
+// DefaultTrainConfig returns CPU-sized settings.
+func DefaultTrainConfig() TrainConfig {
+	return TrainConfig{Epochs: 3, Batch: 128, LR: 5e-4, EncoderLRMult: 0.01, WarmupEpochs: 0.5, Seed: 1,
+		SaveEvery: 5 * time.Minute, Out: os.Stderr}
+}
+
+// Pairs gives the training pairs: for training image i (a position in the
+// loader's split) with label Labels[i], a target is drawn uniformly among
+// the IDs of the images of the same label.
+type Pairs struct {
+	Labels []int32 // label of each training image
+	// ByLabel lists, per label, the IDs (M tokens each, flattened) targets
+	// are drawn from.
+	ByLabel map[int32][]int32
+	M       int
+}
+
+// NewPairs groups the IDs codes (n × M) of images with labels by label.
+func NewPairs(trainLabels, labels, codes []int32, m int) (*Pairs, error) {
+	if len(codes) != len(labels)*m {
+		return nil, fmt.Errorf("decoder: %d codes for %d images of %d tokens", len(codes), len(labels), m)
+	}
+	p := &Pairs{Labels: trainLabels, ByLabel: map[int32][]int32{}, M: m}
+	for i, l := range labels {
+		p.ByLabel[l] = append(p.ByLabel[l], codes[i*m:(i+1)*m]...)
+	}
+	for i, l := range trainLabels {
+		if len(p.ByLabel[l]) == 0 {
+			return nil, fmt.Errorf("decoder: training image %d has label %d, which no target image has", i, l)
+		}
+	}
+	return p, nil
+}
+
+func (p *Pairs) target(i int, rng *rand.Rand, dst []int32) {
+	ids := p.ByLabel[p.Labels[i]]
+	k := rng.IntN(len(ids) / p.M)
+	copy(dst, ids[k*p.M:(k+1)*p.M])
+}
+
+type state struct {
+	Train   TrainConfig `json:"train"`
+	Done    int         `json:"done_steps"`
+	Steps   int         `json:"steps"`
+	Seconds float64     `json:"seconds"`
+}
+
+// Trained reports whether the decoder in dir finished training.
+func Trained(dir string) bool {
+	st, err := readState(dir)
+	return err == nil && st.Steps > 0 && st.Done >= st.Steps
+}
+
+func readState(dir string) (state, error) {
+	var st state
+	data, err := os.ReadFile(filepath.Join(dir, StateFile))
+	if err != nil {
+		return st, err
+	}
+	return st, json.Unmarshal(data, &st)
+}
+
+// Train trains m on pairs from src, saving into dir and resuming an
+// unfinished run found there. It returns the training seconds.
+func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch.Loader, pairs *Pairs) (float64, error) {
+	spe := src.Len() / tc.Batch
+	if spe == 0 {
+		return 0, fmt.Errorf("decoder: %d training images, fewer than a batch of %d", src.Len(), tc.Batch)
+	}
+	st := state{Train: tc, Steps: spe * tc.Epochs}
+	if prev, err := readState(dir); err == nil {
+		if prev.Train.Batch != tc.Batch || prev.Train.Epochs != tc.Epochs || prev.Train.Seed != tc.Seed {
+			return 0, fmt.Errorf("decoder: %s holds a run with other settings (batch %d, epochs %d, seed %d)",
+				dir, prev.Train.Batch, prev.Train.Epochs, prev.Train.Seed)
+		}
+		if err := m.loadWeights(filepath.Join(dir, WeightsFile)); err != nil {
+			return 0, fmt.Errorf("decoder: resume: %w", err)
+		}
+		st.Done, st.Seconds = prev.Done, prev.Seconds
+		fmt.Fprintf(tc.Out, "decoder: resuming %s at step %d of %d\n", dir, st.Done, st.Steps)
+	}
+	if st.Done >= st.Steps {
+		return st.Seconds, nil
+	}
+	opt := nn.DefaultAdamW(st.Steps, int(tc.WarmupEpochs*float64(spe)))
+	opt.LR, opt.WarmupLR, opt.ClipNorm = tc.LR, tc.LR/1000, 1
+	opt.Multipliers = map[string]float64{EncoderScope: tc.EncoderLRMult}
+	ec := m.Encoder
+	exec, err := model.NewExec(m.Backend, m.Vars, func(scope *model.Scope, images, codes *Node) []*Node {
+		memory := encoder.Forward(scope.Store().Scope(EncoderScope), ec, images)
+		loss, acc := Loss(scope, m.Config, memory, codes)
+		lr := opt.Update(scope, loss)
+		return []*Node{loss, acc, lr}
+	})
+	if err != nil {
+		return 0, err
+	}
+	size := ec.ImageSize * ec.ImageSize * ec.Channels
+	images := make([]float32, tc.Batch*size)
+	codes := make([]int32, tc.Batch*m.Config.M)
+	var perm []int
+	permEpoch := -1
+	started, base := time.Now(), st.Seconds
+	save := func(done int) error {
+		st.Done = done
+		st.Seconds = base + time.Since(started).Seconds()
+		if err := m.Save(dir); err != nil {
+			return err
+		}
+		data, _ := json.MarshalIndent(st, "", "  ")
+		return store.WriteFileAtomic(filepath.Join(dir, StateFile), func(w io.Writer) error {
+			_, err := w.Write(data)
+			return err
+		})
+	}
+	loop := &train.Loop{
+		Name: "decoder", Steps: st.Steps, Start: st.Done, Batch: tc.Batch, SaveEvery: tc.SaveEvery, Out: tc.Out,
+		Save: save,
+		Step: func(i int) (string, error) {
+			epoch, j := i/spe, i%spe
+			if epoch != permEpoch {
+				perm = rand.New(rand.NewPCG(uint64(tc.Seed), uint64(epoch))).Perm(src.Len())
+				permEpoch = epoch
+			}
+			idx := perm[j*tc.Batch : (j+1)*tc.Batch]
+			if err := src.Fill(idx, tc.Seed<<32+int64(i), images, nil); err != nil {
+				return "", err
+			}
+			rng := rand.New(rand.NewPCG(uint64(tc.Seed)+7, uint64(i)))
+			for k, ix := range idx {
+				pairs.target(ix, rng, codes[k*m.Config.M:(k+1)*m.Config.M])
+			}
+			out, err := exec.Exec(tensors.FromFlatDataAndDimensions(images, tc.Batch, ec.ImageSize, ec.ImageSize, ec.Channels),
+				tensors.FromFlatDataAndDimensions(codes, tc.Batch, m.Config.M))
+			if err != nil {
+				return "", err
+			}
+			v := make([]float32, len(out))
+			for k, t := range out {
+				v[k] = tensors.ToScalar[float32](t)
+				t.FinalizeAll()
+			}
+			return fmt.Sprintf("epoch %d/%d loss %.3f token-acc %.3f lr %.2g", epoch+1, tc.Epochs, v[0], v[1], v[2]), nil
+		},
+	}
+	err = loop.Run(ctx)
+	return base + time.Since(started).Seconds(), err
+}

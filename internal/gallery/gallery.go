@@ -1,0 +1,198 @@
+// Package gallery holds what indexing produced for every gallery image: its
+// key (path or data set position), label, tokenizer feature and semantic ID.
+// It is saved with the model; the prefix tree of valid IDs and the exact
+// search index are rebuilt from it at load.
+package gallery
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+)
+
+// File is the gallery's file name inside a model directory.
+const File = "gallery.bin"
+
+const (
+	magic   = "IRGENGAL"
+	version = 1
+	// maxHeader bounds the JSON header (keys and class names).
+	maxHeader = 1 << 30
+)
+
+var (
+	// ErrFormat reports a damaged or foreign gallery file.
+	ErrFormat = errors.New("gallery: not a valid gallery file")
+	// ErrVersion reports a gallery written by a newer irgen.
+	ErrVersion = errors.New("gallery: unknown gallery version")
+)
+
+// Gallery is the indexed collection. Image i has Keys[i], Labels[i],
+// feature Features[i*Dim:(i+1)*Dim] and ID Codes[i*M:(i+1)*M].
+type Gallery struct {
+	Dim, M, L int
+	Classes   []string
+	Keys      []string
+	Labels    []int32
+	Features  []float32
+	Codes     []int32
+}
+
+// Len is the number of images.
+func (g *Gallery) Len() int { return len(g.Keys) }
+
+// Feature returns image i's feature.
+func (g *Gallery) Feature(i int) []float32 { return g.Features[i*g.Dim : (i+1)*g.Dim] }
+
+// Code returns image i's semantic ID.
+func (g *Gallery) Code(i int) []int32 { return g.Codes[i*g.M : (i+1)*g.M] }
+
+// Check verifies that the parts agree in size and that codes are in range.
+func (g *Gallery) Check() error {
+	n := len(g.Keys)
+	switch {
+	case g.Dim <= 0 || g.M <= 0 || g.L <= 0:
+		return fmt.Errorf("%w: dim %d, M %d, L %d", ErrFormat, g.Dim, g.M, g.L)
+	case len(g.Labels) != n || len(g.Features) != n*g.Dim || len(g.Codes) != n*g.M:
+		return fmt.Errorf("%w: %d keys, %d labels, %d feature values, %d codes", ErrFormat, n, len(g.Labels), len(g.Features), len(g.Codes))
+	}
+	for i, c := range g.Codes {
+		if c < 0 || int(c) >= g.L {
+			return fmt.Errorf("%w: image %d has token %d outside [0,%d)", ErrFormat, i/g.M, c, g.L)
+		}
+	}
+	for i, l := range g.Labels {
+		if l < -1 || int(l) >= len(g.Classes) {
+			return fmt.Errorf("%w: image %d has label %d of %d classes", ErrFormat, i, l, len(g.Classes))
+		}
+	}
+	return nil
+}
+
+// Append adds one image and returns its index.
+func (g *Gallery) Append(key string, label int32, feature []float32, code []int32) (int, error) {
+	if len(feature) != g.Dim || len(code) != g.M {
+		return 0, fmt.Errorf("gallery: feature of %d values and ID of %d tokens, want %d and %d", len(feature), len(code), g.Dim, g.M)
+	}
+	g.Keys = append(g.Keys, key)
+	g.Labels = append(g.Labels, label)
+	g.Features = append(g.Features, feature...)
+	g.Codes = append(g.Codes, code...)
+	return len(g.Keys) - 1, nil
+}
+
+type header struct {
+	Dim     int      `json:"dim"`
+	M       int      `json:"m"`
+	L       int      `json:"l"`
+	Classes []string `json:"classes"`
+	Keys    []string `json:"keys"`
+}
+
+var table = crc32.MakeTable(crc32.Castagnoli)
+
+// WriteTo writes g: magic, version, JSON header length and header, labels,
+// codes and features as little-endian 32-bit values, then a CRC-32C.
+func (g *Gallery) WriteTo(w io.Writer) (int64, error) {
+	if err := g.Check(); err != nil {
+		return 0, err
+	}
+	head, err := json.Marshal(header{Dim: g.Dim, M: g.M, L: g.L, Classes: g.Classes, Keys: g.Keys})
+	if err != nil {
+		return 0, err
+	}
+	crc := crc32.New(table)
+	cw := &countWriter{w: w}
+	bw := bufio.NewWriter(io.MultiWriter(cw, crc))
+	bw.WriteString(magic)
+	binary.Write(bw, binary.LittleEndian, [2]uint32{version, uint32(len(head))})
+	bw.Write(head)
+	binary.Write(bw, binary.LittleEndian, g.Labels)
+	binary.Write(bw, binary.LittleEndian, g.Codes)
+	binary.Write(bw, binary.LittleEndian, g.Features)
+	if err := bw.Flush(); err != nil {
+		return cw.n, fmt.Errorf("gallery: write: %w", err)
+	}
+	err = binary.Write(cw, binary.LittleEndian, crc.Sum32())
+	return cw.n, err
+}
+
+// ReadFrom replaces g with the gallery read from r.
+func (g *Gallery) ReadFrom(r io.Reader) (int64, error) {
+	crc := crc32.New(table)
+	cr := &countReader{r: bufio.NewReader(r)}
+	tr := io.TeeReader(cr, crc)
+	var pre [16]byte
+	if _, err := io.ReadFull(tr, pre[:]); err != nil {
+		return cr.n, fmt.Errorf("%w: header: %v", ErrFormat, err)
+	}
+	if string(pre[:8]) != magic {
+		return cr.n, fmt.Errorf("%w: bad magic", ErrFormat)
+	}
+	if v := binary.LittleEndian.Uint32(pre[8:]); v != version {
+		return cr.n, fmt.Errorf("%w %d (this build reads %d)", ErrVersion, v, version)
+	}
+	hl := binary.LittleEndian.Uint32(pre[12:])
+	if hl > maxHeader {
+		return cr.n, fmt.Errorf("%w: header of %d bytes", ErrFormat, hl)
+	}
+	head := make([]byte, hl)
+	if _, err := io.ReadFull(tr, head); err != nil {
+		return cr.n, fmt.Errorf("%w: header: %v", ErrFormat, err)
+	}
+	var h header
+	if err := json.Unmarshal(head, &h); err != nil {
+		return cr.n, fmt.Errorf("%w: header: %v", ErrFormat, err)
+	}
+	n := len(h.Keys)
+	if h.Dim <= 0 || h.M <= 0 || h.Dim > 1<<16 || h.M > 64 || int64(n)*int64(h.Dim+h.M+1)*4 > math.MaxInt32*8 {
+		return cr.n, fmt.Errorf("%w: %d images of dim %d, M %d", ErrFormat, n, h.Dim, h.M)
+	}
+	out := Gallery{Dim: h.Dim, M: h.M, L: h.L, Classes: h.Classes, Keys: h.Keys,
+		Labels: make([]int32, n), Codes: make([]int32, n*h.M), Features: make([]float32, n*h.Dim)}
+	for _, part := range []any{out.Labels, out.Codes, out.Features} {
+		if err := binary.Read(tr, binary.LittleEndian, part); err != nil {
+			return cr.n, fmt.Errorf("%w: truncated: %v", ErrFormat, err)
+		}
+	}
+	want := crc.Sum32()
+	var got uint32
+	if err := binary.Read(cr, binary.LittleEndian, &got); err != nil {
+		return cr.n, fmt.Errorf("%w: checksum missing: %v", ErrFormat, err)
+	}
+	if got != want {
+		return cr.n, fmt.Errorf("%w: checksum mismatch", ErrFormat)
+	}
+	if err := out.Check(); err != nil {
+		return cr.n, err
+	}
+	*g = out
+	return cr.n, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,113 @@
+package nn
+
+import (
+	"math"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// SelfAttention is multi-head self-attention over x [B, T, D] with a fused
+// "qkv" projection [D, 3D] and an "out" projection [D, D]. mask, when not
+// nil, is added to the attention logits and must broadcast to [B, H, T, T]
+// (use 0 to keep and a large negative value to drop).
+func SelfAttention(scope *model.Scope, x *Node, heads int, mask *Node) *Node {
+	b, t, d := x.Shape().Dim(0), x.Shape().Dim(1), x.Shape().Dim(2)
+	qkv := Dense(scope.In("qkv"), x, 3*d, true)
+	// One transpose to [3, B, H, T, dh]: both attention products then have
+	// their batch axes leading and need no further re-layout.
+	qkv = TransposeAllDims(Reshape(qkv, b, t, 3, heads, d/heads), 2, 0, 3, 1, 4)
+	q := Squeeze(SliceAxis(qkv, 0, AxisElem(0)), 0)
+	k := Squeeze(SliceAxis(qkv, 0, AxisElem(1)), 0)
+	v := Squeeze(SliceAxis(qkv, 0, AxisElem(2)), 0)
+	return Dense(scope.In("out"), attendHeads(q, k, v, mask), d, true)
+}
+
+// CrossAttention attends from x [B, T, D] to memory [B, S, E]: "q" projects
+// x to [D], "kv" projects memory to [2D], "out" maps back to [D].
+func CrossAttention(scope *model.Scope, x, memory *Node, heads int) *Node {
+	q := CrossQuery(scope, x, heads)
+	kv := CrossKV(scope, memory, heads, x.Shape().Dim(-1))
+	return CrossOut(scope, q, kv[0], kv[1])
+}
+
+// CrossQuery projects x [B, T, D] to per-head queries [B, T, H, D/H].
+func CrossQuery(scope *model.Scope, x *Node, heads int) *Node {
+	b, t, d := x.Shape().Dim(0), x.Shape().Dim(1), x.Shape().Dim(2)
+	return Reshape(Dense(scope.In("q"), x, d, true), b, t, heads, d/heads)
+}
+
+// CrossKV projects memory [B, S, E] to per-head keys and values, each
+// [B, S, H, D/H], with D the decoder width taken from the "q" projection.
+// They depend only on the memory, so a decoder computes them once per query.
+func CrossKV(scope *model.Scope, memory *Node, heads int, dim ...int) [2]*Node {
+	b, s := memory.Shape().Dim(0), memory.Shape().Dim(1)
+	d := memory.Shape().Dim(-1)
+	if len(dim) > 0 {
+		d = dim[0]
+	}
+	kv := Reshape(Dense(scope.In("kv"), memory, 2*d, true), b, s, 2, heads, d/heads)
+	return [2]*Node{Squeeze(SliceAxis(kv, 2, AxisElem(0)), 2), Squeeze(SliceAxis(kv, 2, AxisElem(1)), 2)}
+}
+
+// CrossOut attends queries [B, T, H, dh] to keys/values [B, S, H, dh] and
+// applies the "out" projection.
+func CrossOut(scope *model.Scope, q, k, v *Node) *Node {
+	d := q.Shape().Dim(2) * q.Shape().Dim(3)
+	return Dense(scope.In("out"), attend(q, k, v, nil), d, true)
+}
+
+// Attend is attention for per-head q [B, T, H, dh] and k, v [B, S, H, dh]
+// with an optional additive mask, returning [B, T, H·dh].
+func Attend(q, k, v, mask *Node) *Node { return attend(q, k, v, mask) }
+
+// SelfQKV is the "qkv" projection of SelfAttention, split into per-head
+// q, k, v, each [B, T, H, D/H]. Decoders use it to extend a key/value cache.
+func SelfQKV(scope *model.Scope, x *Node, heads int) (q, k, v *Node) {
+	b, t, d := x.Shape().Dim(0), x.Shape().Dim(1), x.Shape().Dim(2)
+	qkv := Reshape(Dense(scope.In("qkv"), x, 3*d, true), b, t, 3, heads, d/heads)
+	q = Squeeze(SliceAxis(qkv, 2, AxisElem(0)), 2)
+	k = Squeeze(SliceAxis(qkv, 2, AxisElem(1)), 2)
+	v = Squeeze(SliceAxis(qkv, 2, AxisElem(2)), 2)
+	return q, k, v
+}
+
+// OutProjection is the "out" projection of SelfAttention.
+func OutProjection(scope *model.Scope, x *Node) *Node {
+	return Dense(scope.In("out"), x, x.Shape().Dim(-1), true)
+}
+
+// attend computes softmax(q·kᵀ/√dh + mask)·v for q [B, T, H, dh] and k, v
+// [B, S, H, dh], returning [B, T, H·dh].
+func attend(q, k, v, mask *Node) *Node {
+	b, t, h, dh := q.Shape().Dim(0), q.Shape().Dim(1), q.Shape().Dim(2), q.Shape().Dim(3)
+	logits := MulScalar(Einsum("bthd,bshd->bhts", q, k), 1/math.Sqrt(float64(dh)))
+	if mask != nil {
+		logits = Add(logits, mask)
+	}
+	w := Softmax(logits, -1)
+	out := Einsum("bhts,bshd->bthd", w, v)
+	return Reshape(out, b, t, h*dh)
+}
+
+// attendHeads is attend for q [B, H, T, dh] and k, v [B, H, S, dh].
+func attendHeads(q, k, v, mask *Node) *Node {
+	b, h, t, dh := q.Shape().Dim(0), q.Shape().Dim(1), q.Shape().Dim(2), q.Shape().Dim(3)
+	logits := MulScalar(Einsum("bhtd,bhsd->bhts", q, k), 1/math.Sqrt(float64(dh)))
+	if mask != nil {
+		logits = Add(logits, mask)
+	}
+	out := Einsum("bhts,bhsd->bhtd", Softmax(logits, -1), v)
+	return Reshape(TransposeAllDims(out, 0, 2, 1, 3), b, t, h*dh)
+}
+
+// CausalMask returns a [1, 1, T, T] additive mask that hides future
+// positions.
+func CausalMask(g *Graph, t int) *Node {
+	s := shapes.Make(dtypes.Int32, t, t)
+	row, col := Iota(g, s, 0), Iota(g, s, 1)
+	neg := Where(GreaterThan(col, row), Scalar(g, dtypes.Float32, -1e9), Scalar(g, dtypes.Float32, 0))
+	return Reshape(neg, 1, 1, t, t)
+}

@@ -1,0 +1,66 @@
+package nn
+
+import (
+	"math"
+
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// Dense applies x·kernel + bias over the last axis of x: kernel is
+// [in, out], bias [out]. With bias false no bias variable is created.
+func Dense(scope *model.Scope, x *Node, out int, bias bool) *Node {
+	in := x.Shape().Dim(-1)
+	kernel := Param(scope, "kernel", InitXavier, in, out).NodeValue(x.Graph())
+	dims := x.Shape().Clone().Dimensions
+	dims[len(dims)-1] = out
+	y := Reshape(MatMul(Reshape(x, -1, in), kernel), dims...)
+	if bias {
+		y = AddLast(y, Param(scope, "bias", InitZeros, out).NodeValue(x.Graph()))
+	}
+	return y
+}
+
+// LayerNorm normalizes the last axis of x to zero mean and unit variance,
+// then scales by "gain" and shifts by "bias".
+func LayerNorm(scope *model.Scope, x *Node, eps float64) *Node {
+	d := x.Shape().Dim(-1)
+	mean := ReduceAndKeep(x, ReduceMean, -1)
+	centered := Sub(x, mean)
+	variance := ReduceAndKeep(Square(centered), ReduceMean, -1)
+	y := Div(centered, Sqrt(AddScalar(variance, eps)))
+	g := x.Graph()
+	y = MulLast(y, Param(scope, "gain", InitOnes, d).NodeValue(g))
+	return AddLast(y, Param(scope, "bias", InitZeros, d).NodeValue(g))
+}
+
+// Activation names a pointwise nonlinearity.
+type Activation string
+
+const (
+	// GELU is the exact Gaussian error linear unit (timm, BERT).
+	GELU Activation = "gelu"
+	// QuickGELU is x·sigmoid(1.702x), the approximation CLIP was trained with.
+	QuickGELU Activation = "quick_gelu"
+)
+
+// Apply applies the activation; unknown names fall back to GELU.
+func (a Activation) Apply(x *Node) *Node {
+	if a == QuickGELU {
+		return Mul(x, Sigmoid(MulScalar(x, 1.702)))
+	}
+	return Mul(MulScalar(x, 0.5), OnePlus(Erf(MulScalar(x, 1/math.Sqrt2))))
+}
+
+// MLP is the transformer feed-forward block: fc1 → activation → fc2.
+func MLP(scope *model.Scope, x *Node, hidden int, act Activation) *Node {
+	d := x.Shape().Dim(-1)
+	h := act.Apply(Dense(scope.In("fc1"), x, hidden, true))
+	return Dense(scope.In("fc2"), h, d, true)
+}
+
+// AddLast adds v, whose shape matches the trailing axes of x, to x.
+func AddLast(x, v *Node) *Node { return Add(x, ExpandLeftToRank(v, x.Rank())) }
+
+// MulLast multiplies x by v, whose shape matches the trailing axes of x.
+func MulLast(x, v *Node) *Node { return Mul(x, ExpandLeftToRank(v, x.Rank())) }

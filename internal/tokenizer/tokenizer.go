@@ -1,0 +1,167 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/irgen/irgen/internal/ckpt"
+	"github.com/irgen/irgen/internal/nn"
+	"github.com/irgen/irgen/internal/rq"
+	"github.com/irgen/irgen/internal/store"
+)
+
+// Files of a tokenizer inside a model directory.
+const (
+	ConfigFile  = "tokenizer.json"
+	WeightsFile = "tokenizer.ckpt"
+)
+
+// Model is a tokenizer with its weights, ready to encode images.
+type Model struct {
+	Config  Config
+	Vars    *model.Store
+	Backend compute.Backend
+	// Batch is the number of images per encoder call; the last call of a
+	// run is padded to it so the graph compiles once.
+	Batch int
+
+	once sync.Once
+	feat *model.Exec
+	err  error
+}
+
+// New returns a tokenizer with freshly initialized weights.
+func New(backend compute.Backend, c Config, seed int64) (*Model, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	vars := model.NewStore()
+	vars.SetParam(nn.ParamSeed, seed)
+	return &Model{Config: c, Vars: vars, Backend: backend, Batch: 64}, nil
+}
+
+// Load reads the tokenizer saved in dir.
+func Load(backend compute.Backend, dir string) (*Model, error) {
+	data, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	var c Config
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("tokenizer: %s: %w", ConfigFile, err)
+	}
+	m, err := New(backend, c, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.loadWeights(filepath.Join(dir, WeightsFile)); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Model) loadWeights(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("tokenizer: %w", err)
+	}
+	defer f.Close()
+	if err := ckpt.Load(f, m.Vars); err != nil {
+		return fmt.Errorf("tokenizer: %s: %w", path, err)
+	}
+	return nil
+}
+
+// Save writes the configuration and the weights (optimizer state
+// included, so training can resume) into dir, atomically.
+func (m *Model) Save(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("tokenizer: %w", err)
+	}
+	data, err := json.MarshalIndent(m.Config, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := store.WriteFileAtomic(filepath.Join(dir, ConfigFile), func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}); err != nil {
+		return fmt.Errorf("tokenizer: %w", err)
+	}
+	return store.WriteFileAtomic(filepath.Join(dir, WeightsFile), func(w io.Writer) error {
+		return ckpt.Save(w, m.Vars, nil)
+	})
+}
+
+// Features encodes n images (n × H × W × C, normalized) into n
+// L2-normalized features of Config.FeatureDim values.
+func (m *Model) Features(images []float32, n int) ([]float32, error) {
+	c := m.Config.Encoder
+	size := c.ImageSize * c.ImageSize * c.Channels
+	if len(images) != n*size {
+		return nil, fmt.Errorf("tokenizer: %d values for %d images of %d", len(images), n, size)
+	}
+	m.once.Do(func() {
+		m.feat, m.err = model.NewExec(m.Backend, m.Vars, func(scope *model.Scope, x *Node) *Node {
+			f, _ := Feature(scope, m.Config, x)
+			return f
+		})
+	})
+	if m.err != nil {
+		return nil, m.err
+	}
+	out := make([]float32, n*m.Config.FeatureDim)
+	buf := make([]float32, m.Batch*size)
+	for lo := 0; lo < n; lo += m.Batch {
+		hi := min(lo+m.Batch, n)
+		clear(buf)
+		copy(buf, images[lo*size:hi*size])
+		res, err := m.feat.Exec(tensors.FromFlatDataAndDimensions(buf, m.Batch, c.ImageSize, c.ImageSize, c.Channels))
+		if err != nil {
+			return nil, fmt.Errorf("tokenizer: encode: %w", err)
+		}
+		f := tensors.MustCopyFlatData[float32](res[0])
+		res[0].FinalizeAll()
+		copy(out[lo*m.Config.FeatureDim:], f[:(hi-lo)*m.Config.FeatureDim])
+	}
+	return out, nil
+}
+
+// Quantizer returns the residual quantizer of the trained codebooks.
+func (m *Model) Quantizer() (*rq.Quantizer, error) {
+	v := m.Vars.GetVariable(CodebookPath)
+	if v == nil {
+		return nil, fmt.Errorf("tokenizer: no codebooks; train the tokenizer first")
+	}
+	t, err := v.Value()
+	if err != nil {
+		return nil, err
+	}
+	q := &rq.Quantizer{M: m.Config.M, L: m.Config.L, Dim: m.Config.FeatureDim, Codebooks: tensors.MustCopyFlatData[float32](t)}
+	if err := q.Init(); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// SetCodebooks sets the codebook variable from a fitted quantizer.
+func (m *Model) SetCodebooks(q *rq.Quantizer) error {
+	c := m.Config
+	if q.M != c.M || q.L != c.L || q.Dim != c.FeatureDim {
+		return fmt.Errorf("tokenizer: quantizer is %d×%d×%d, model wants %d×%d×%d", q.M, q.L, q.Dim, c.M, c.L, c.FeatureDim)
+	}
+	t := tensors.FromFlatDataAndDimensions(append([]float32(nil), q.Codebooks...), c.M, c.L, c.FeatureDim)
+	if v := m.Vars.GetVariable(CodebookPath); v != nil {
+		return v.SetValue(t)
+	}
+	_, err := m.Vars.CreateVariable(CodebookPath, t)
+	return err
+}

@@ -1,0 +1,227 @@
+package tokenizer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/irgen/irgen/internal/batch"
+	"github.com/irgen/irgen/internal/nn"
+	"github.com/irgen/irgen/internal/rq"
+	"github.com/irgen/irgen/internal/store"
+	"github.com/irgen/irgen/internal/train"
+)
+
+// StateFile records how far training got, for resuming.
+const StateFile = "tokenizer.state.json"
+
+// TrainConfig holds the optimization settings.
+type TrainConfig struct {
+	Epochs int     `json:"epochs"`
+	Batch  int     `json:"batch"`
+	LR     float64 `json:"lr"` // peak rate of the head (FC, classifier, codebooks)
+	// EncoderLRMult scales the encoder's rate: IRGen uses 0.01 on a
+	// pretrained CLIP encoder; a randomly initialized one needs 1.
+	EncoderLRMult float64 `json:"encoder_lr_mult"`
+	WarmupEpochs  float64 `json:"warmup_epochs"`
+	// QuantizeAfter is the number of epochs trained with the classification
+	// loss alone before the codebooks are initialized by k-means on the
+	// features and the quantization losses switched on. 0 initializes them
+	// from the starting encoder (a pretrained one).
+	QuantizeAfter int   `json:"quantize_after"`
+	KMeansSample  int   `json:"kmeans_sample"` // images whose features seed the codebooks
+	Seed          int64 `json:"seed"`
+	Workers       int   `json:"-"`
+
+	SaveEvery time.Duration `json:"-"`
+	Out       io.Writer     `json:"-"`
+}
+
+// DefaultTrainConfig returns settings for a randomly initialized encoder.
+func DefaultTrainConfig() TrainConfig {
+	return TrainConfig{Epochs: 10, Batch: 128, LR: 1e-3, EncoderLRMult: 1, WarmupEpochs: 1,
+		QuantizeAfter: 1, KMeansSample: 20000, Seed: 1, Workers: 2, SaveEvery: 5 * time.Minute, Out: os.Stderr}
+}
+
+type state struct {
+	Train          TrainConfig `json:"train"`
+	Done           int         `json:"done_steps"`
+	Steps          int         `json:"steps"`
+	CodebooksReady bool        `json:"codebooks_ready"`
+	Seconds        float64     `json:"seconds"`
+}
+
+// Trained reports whether the tokenizer in dir finished training.
+func Trained(dir string) bool {
+	st, err := readState(dir)
+	return err == nil && st.Done >= st.Steps && st.Steps > 0
+}
+
+func readState(dir string) (state, error) {
+	var st state
+	data, err := os.ReadFile(filepath.Join(dir, StateFile))
+	if err != nil {
+		return st, err
+	}
+	return st, json.Unmarshal(data, &st)
+}
+
+// Train trains m on the images of src, saving into dir. If dir holds an
+// unfinished run it is resumed from its last checkpoint. It returns the
+// training time in seconds, summed over resumed runs.
+func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch.Loader) (float64, error) {
+	spe := src.Len() / tc.Batch
+	if spe == 0 {
+		return 0, fmt.Errorf("tokenizer: %d training images, fewer than a batch of %d", src.Len(), tc.Batch)
+	}
+	st := state{Train: tc, Steps: spe * tc.Epochs}
+	if prev, err := readState(dir); err == nil {
+		if prev.Train.Batch != tc.Batch || prev.Train.Epochs != tc.Epochs || prev.Train.Seed != tc.Seed {
+			return 0, fmt.Errorf("tokenizer: %s holds a run with other settings (batch %d, epochs %d, seed %d); use another --out or delete it",
+				dir, prev.Train.Batch, prev.Train.Epochs, prev.Train.Seed)
+		}
+		loaded, err := Load(m.Backend, dir)
+		if err != nil {
+			return 0, fmt.Errorf("tokenizer: resume: %w", err)
+		}
+		m.Vars, m.Config = loaded.Vars, loaded.Config
+		st.Done, st.CodebooksReady, st.Seconds = prev.Done, prev.CodebooksReady, prev.Seconds
+		fmt.Fprintf(tc.Out, "tokenizer: resuming %s at step %d of %d\n", dir, st.Done, st.Steps)
+	}
+	if st.Done >= st.Steps {
+		return st.Seconds, nil
+	}
+
+	opt := nn.DefaultAdamW(st.Steps, int(tc.WarmupEpochs*float64(spe)))
+	opt.LR = tc.LR
+	opt.WarmupLR = tc.LR / 1000
+	opt.ClipNorm = 1
+	opt.Multipliers = map[string]float64{EncoderScope: tc.EncoderLRMult}
+	stepFn := func(quantize bool) (*model.Exec, error) {
+		return model.NewExec(m.Backend, m.Vars, func(scope *model.Scope, images, labels *Node) []*Node {
+			l := Loss(scope, m.Config, images, labels, quantize)
+			lr := opt.Update(scope, l.Total)
+			return []*Node{l.Total, l.Classify, l.Reconstruct, l.Commit, l.Accuracy, lr}
+		})
+	}
+	classify, err := stepFn(false)
+	if err != nil {
+		return 0, err
+	}
+	full, err := stepFn(true)
+	if err != nil {
+		return 0, err
+	}
+
+	ec := m.Config.Encoder
+	size := ec.ImageSize * ec.ImageSize * ec.Channels
+	images := make([]float32, tc.Batch*size)
+	labels := make([]int32, tc.Batch)
+	var perm []int
+	permEpoch := -1
+	started := time.Now()
+	base := st.Seconds
+
+	save := func(done int) error {
+		st.Done = done
+		st.Seconds = base + time.Since(started).Seconds()
+		if err := m.Save(dir); err != nil {
+			return err
+		}
+		data, _ := json.MarshalIndent(st, "", "  ")
+		return store.WriteFileAtomic(filepath.Join(dir, StateFile), func(w io.Writer) error {
+			_, err := w.Write(data)
+			return err
+		})
+	}
+
+	loop := &train.Loop{
+		Name: "tokenizer", Steps: st.Steps, Start: st.Done, Batch: tc.Batch, SaveEvery: tc.SaveEvery, Out: tc.Out,
+		Save: save,
+		Step: func(i int) (string, error) {
+			epoch, j := i/spe, i%spe
+			if !st.CodebooksReady && epoch >= tc.QuantizeAfter {
+				if err := initCodebooks(m, src, tc); err != nil {
+					return "", err
+				}
+				st.CodebooksReady = true
+			}
+			if epoch != permEpoch {
+				perm = rand.New(rand.NewPCG(uint64(tc.Seed), uint64(epoch))).Perm(src.Len())
+				permEpoch = epoch
+			}
+			if err := src.Fill(perm[j*tc.Batch:(j+1)*tc.Batch], tc.Seed<<32+int64(i), images, labels); err != nil {
+				return "", err
+			}
+			exec := classify
+			if st.CodebooksReady {
+				exec = full
+			}
+			out, err := exec.Exec(tensors.FromFlatDataAndDimensions(images, tc.Batch, ec.ImageSize, ec.ImageSize, ec.Channels),
+				tensors.FromFlatDataAndDimensions(labels, tc.Batch))
+			if err != nil {
+				return "", err
+			}
+			v := make([]float32, len(out))
+			for k, t := range out {
+				v[k] = tensors.ToScalar[float32](t)
+				t.FinalizeAll()
+			}
+			return fmt.Sprintf("epoch %d/%d loss %.3f cls %.3f rec %.3f vq %.4f acc %.3f lr %.2g",
+				epoch+1, tc.Epochs, v[0], v[1], v[2], v[3], v[4], v[5]), nil
+		},
+	}
+	err = loop.Run(ctx)
+	st.Seconds = base + time.Since(started).Seconds()
+	if errors.Is(err, train.ErrInterrupted) {
+		return st.Seconds, err
+	}
+	return st.Seconds, err
+}
+
+// initCodebooks fits the residual quantizer on the current features of up
+// to KMeansSample training images and copies it into the codebooks.
+func initCodebooks(m *Model, src *batch.Loader, tc TrainConfig) error {
+	n := min(tc.KMeansSample, src.Len())
+	idx := rand.New(rand.NewPCG(uint64(tc.Seed), 1<<40)).Perm(src.Len())[:n]
+	feats, err := Encode(m, src, idx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(tc.Out, "tokenizer: k-means codebooks (M=%d, L=%d) on %d features\n", m.Config.M, m.Config.L, n)
+	q, err := rq.Fit(feats, m.Config.FeatureDim, rq.Config{M: m.Config.M, L: m.Config.L, Iters: 20, Seed: uint64(tc.Seed), Workers: tc.Workers})
+	if err != nil {
+		return fmt.Errorf("tokenizer: codebook init: %w", err)
+	}
+	return m.SetCodebooks(q)
+}
+
+// Encode returns the features of the images idx of src (eval transform).
+func Encode(m *Model, src *batch.Loader, idx []int) ([]float32, error) {
+	size := src.Transform.Len()
+	chunk := m.Batch * 8
+	out := make([]float32, 0, len(idx)*m.Config.FeatureDim)
+	images := make([]float32, chunk*size)
+	for lo := 0; lo < len(idx); lo += chunk {
+		hi := min(lo+chunk, len(idx))
+		buf := images[:(hi-lo)*size]
+		if err := src.Fill(idx[lo:hi], -1, buf, nil); err != nil {
+			return nil, err
+		}
+		f, err := m.Features(buf, hi-lo)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f...)
+	}
+	return out, nil
+}

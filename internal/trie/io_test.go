@@ -1,0 +1,181 @@
+package trie
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"slices"
+	"testing"
+
+	"github.com/irgen/irgen/internal/semid"
+)
+
+// equal reports whether a and b hold the same IDs with the same items in
+// the same order.
+func equal(a, b *Trie) bool {
+	if a.M() != b.M() || a.L() != b.L() || a.Len() != b.Len() || a.NumItems() != b.NumItems() {
+		return false
+	}
+	type rec struct {
+		id    string
+		items []int
+	}
+	var ra, rb []rec
+	for id, items := range a.All() {
+		ra = append(ra, rec{id.String(), slices.Clone(items)})
+	}
+	for id, items := range b.All() {
+		rb = append(rb, rec{id.String(), slices.Clone(items)})
+	}
+	return slices.EqualFunc(ra, rb, func(x, y rec) bool { return x.id == y.id && slices.Equal(x.items, y.items) })
+}
+
+func TestRoundTrip(t *testing.T) {
+	tr := randomTrie(t, 4, 16, 3000, 5) // many shared IDs
+	for i := 0; i < 3000; i += 7 {
+		tr.Delete(i)
+	}
+	var buf bytes.Buffer
+	n, err := tr.WriteTo(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(buf.Len()) != n {
+		t.Errorf("WriteTo returned %d; wrote %d", n, buf.Len())
+	}
+	buf.WriteString("tail")
+	var got Trie
+	m, err := got.ReadFrom(bufio.NewReader(&buf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m != n {
+		t.Errorf("ReadFrom read %d bytes; want %d", m, n)
+	}
+	if !equal(tr, &got) {
+		t.Errorf("round trip changed the trie")
+	}
+	// The loaded trie is fully usable.
+	if err := got.Insert(semid.ID{1, 2, 3, 4}, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Delete(1) {
+		t.Errorf("Delete(1) on loaded trie = false")
+	}
+
+	empty := mustNew(t, 2, 3)
+	blob, err := empty.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e Trie
+	if err := e.UnmarshalBinary(blob); err != nil || e.Len() != 0 || e.M() != 2 || e.L() != 3 {
+		t.Errorf("empty round trip: %v, Len %d, M %d, L %d", err, e.Len(), e.M(), e.L())
+	}
+	var zero Trie
+	if _, err := zero.WriteTo(&buf); !errors.Is(err, ErrShape) {
+		t.Errorf("zero Trie WriteTo error = %v; want ErrShape", err)
+	}
+}
+
+func TestReadFromRejects(t *testing.T) {
+	tr := mustNew(t, 2, 8)
+	mustInsert(t, tr, semid.ID{1, 2}, 0)
+	mustInsert(t, tr, semid.ID{1, 2}, 3)
+	mustInsert(t, tr, semid.ID{5, 0}, 1)
+	blob, err := tr.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Records start at headerSize: tokens (2×2 bytes), count, items.
+	const rec0 = headerSize
+	const rec1 = rec0 + 4 + 4 + 8
+	// fix recomputes the checksum so that only the edit is wrong.
+	fix := func(b []byte) []byte {
+		r := &reader{r: bytes.NewReader(b[:len(b)-4]), crc: crc32.NewIEEE()}
+		r.read(make([]byte, len(b)-4))
+		binary.LittleEndian.PutUint32(b[len(b)-4:], r.crc.Sum32())
+		return b
+	}
+	edit := func(f func(b []byte)) []byte {
+		b := bytes.Clone(blob)
+		f(b)
+		return fix(b)
+	}
+	tests := []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"empty", nil, ErrFormat},
+		{"magic", edit(func(b []byte) { b[0] = 'x' }), ErrFormat},
+		{"version", edit(func(b []byte) { binary.LittleEndian.PutUint32(b[8:], 9) }), ErrVersion},
+		{"M=0", edit(func(b []byte) { binary.LittleEndian.PutUint32(b[12:], 0) }), ErrFormat},
+		{"L too big", edit(func(b []byte) { binary.LittleEndian.PutUint32(b[16:], MaxL+1) }), ErrFormat},
+		{"token ≥ L", edit(func(b []byte) { binary.LittleEndian.PutUint16(b[rec0:], 8) }), ErrFormat},
+		{"order", edit(func(b []byte) { binary.LittleEndian.PutUint16(b[rec1:], 1) }), ErrFormat},
+		{"zero count", edit(func(b []byte) { binary.LittleEndian.PutUint32(b[rec0+4:], 0) }), ErrFormat},
+		{"duplicate item", edit(func(b []byte) { binary.LittleEndian.PutUint32(b[rec0+12:], 0) }), ErrFormat},
+		{"more IDs than items", edit(func(b []byte) { binary.LittleEndian.PutUint64(b[20:], 4) }), ErrFormat},
+		{"items missing", edit(func(b []byte) { binary.LittleEndian.PutUint64(b[28:], 4) }), ErrFormat},
+		{"checksum", func() []byte { b := bytes.Clone(blob); b[len(b)-1] ^= 1; return b }(), ErrFormat},
+		{"trailing", append(bytes.Clone(blob), 0), ErrFormat},
+	}
+	for cut := range len(blob) {
+		tests = append(tests, struct {
+			name string
+			data []byte
+			want error
+		}{"truncated", blob[:cut], ErrFormat})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := mustNew(t, 3, 3)
+			mustInsert(t, got, semid.ID{0, 1, 2}, 9)
+			err := got.UnmarshalBinary(tt.data)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("UnmarshalBinary error = %v; want %v", err, tt.want)
+			}
+			if got.M() != 3 || !got.Contains(semid.ID{0, 1, 2}) || got.Len() != 1 {
+				t.Errorf("failed UnmarshalBinary modified the trie")
+			}
+		})
+	}
+}
+
+func FuzzUnmarshalBinary(f *testing.F) {
+	tr := mustNew(f, 2, 8)
+	mustInsert(f, tr, semid.ID{1, 2}, 0)
+	mustInsert(f, tr, semid.ID{1, 2}, 3)
+	mustInsert(f, tr, semid.ID{5, 0}, 1)
+	blob, err := tr.MarshalBinary()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(blob)
+	f.Add(blob[:headerSize])
+	f.Add([]byte(magic))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var tr Trie
+		if err := tr.UnmarshalBinary(data); err != nil {
+			return
+		}
+		again, err := tr.MarshalBinary()
+		if err != nil {
+			t.Fatalf("MarshalBinary after a successful UnmarshalBinary: %v", err)
+		}
+		if !bytes.Equal(again, data) {
+			t.Fatalf("re-encoding differs from the accepted input")
+		}
+		for id, items := range tr.All() {
+			for _, it := range items {
+				if !tr.Delete(it) {
+					t.Fatalf("Delete(%d) of %v = false", it, id)
+				}
+			}
+			break
+		}
+	})
+}
