@@ -123,3 +123,11 @@ func intList(s string) ([]int, error) {
 	}
 	return out, nil
 }
+
+// flagDefiner is the part of *flag.FlagSet that flag groups use.
+type flagDefiner interface {
+	StringVar(*string, string, string, string)
+	IntVar(*int, string, int, string)
+	Float64Var(*float64, string, float64, string)
+	Int64Var(*int64, string, int64, string)
+}

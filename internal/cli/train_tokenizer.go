@@ -29,12 +29,7 @@ type tokenizerFlags struct {
 	seed                  int64
 }
 
-func (f *tokenizerFlags) define(fs interface {
-	StringVar(*string, string, string, string)
-	IntVar(*int, string, int, string)
-	Float64Var(*float64, string, float64, string)
-	Int64Var(*int64, string, int64, string)
-}) {
+func (f *tokenizerFlags) define(fs flagDefiner) {
 	fs.StringVar(&f.data, "data", "fashion-mnist", "data set: fashion-mnist, or a path (class folders, .csv manifest, CUB-200, Cars196, In-shop, SOP, IDX)")
 	fs.StringVar(&f.size, "size", "mini", "encoder size: "+fmt.Sprint(encoder.SizeNames()))
 	fs.StringVar(&f.init, "init", "", "start the encoder from a .safetensors file (CLIP or timm/DeiT ViT)")

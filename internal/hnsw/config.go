@@ -24,6 +24,7 @@ var (
 	ErrConfig = errors.New("hnsw: invalid config")
 	ErrID     = errors.New("hnsw: invalid id")
 	ErrFormat = errors.New("hnsw: invalid index data")
+	ErrValue  = errors.New("hnsw: vector has a NaN or infinite value")
 )
 
 // Limits checked by New and Load.

@@ -250,8 +250,12 @@ func (d *decoder) node(ix *Index, id, n int) error {
 	if d.err != nil {
 		return d.err
 	}
+	start := len(ix.vecs)
 	for i := range ix.dim {
 		ix.vecs = append(ix.vecs, math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:])))
+	}
+	if err := ix.checkVec(ix.vecs[start:]); err != nil {
+		return err
 	}
 	ix.levels = append(ix.levels, uint8(level))
 	ix.deleted = append(ix.deleted, flags == 1)

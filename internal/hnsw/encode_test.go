@@ -132,6 +132,7 @@ func TestLoadRejects(t *testing.T) {
 		{"too many nodes", edit(48+4, 1), "exceeds the limit"},
 		{"entry out of range", edit(56, u32(1000)...), "entry 1000 not in"},
 		{"unknown flags", edit(node0+1, 4), "unknown flags"},
+		{"NaN value", edit(node0+2, 0, 0, 0xc0, 0x7f), "NaN or infinite"},
 		{"level too high", edit(node0, 200), "level 200 exceeds"},
 		{"too many neighbours", edit(count0, u32(9)...), "9 neighbours, max 8"},
 		{"neighbour out of range", edit(count0+4, u32(40)...), "neighbour 40 not in"},

@@ -3,6 +3,7 @@ package hnsw
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -194,6 +195,19 @@ func TestErrors(t *testing.T) {
 	}
 	if err := ix.Add(1, []float32{1, 1, 1, 1}); !errors.Is(err, ErrID) {
 		t.Errorf("Add(existing id) error = %v; want ErrID", err)
+	}
+	nan := []float32{1, float32(math.NaN()), 0, 0}
+	inf := []float32{float32(math.Inf(-1)), 0, 0, 0}
+	for _, v := range [][]float32{nan, inf} {
+		if _, err := ix.Append(v); !errors.Is(err, ErrValue) {
+			t.Errorf("Append(%v) error = %v; want ErrValue", v, err)
+		}
+		if _, err := ix.Search(v, 1); !errors.Is(err, ErrValue) {
+			t.Errorf("Search(%v) error = %v; want ErrValue", v, err)
+		}
+	}
+	if ix.Len() != 2 {
+		t.Errorf("Len after rejected adds = %d; want 2", ix.Len())
 	}
 	if _, err := ix.Search(make([]float32, 5), 3); !errors.Is(err, knn.ErrDim) {
 		t.Errorf("Search(dim 5) error = %v; want knn.ErrDim", err)

@@ -81,11 +81,25 @@ func (ix *Index) Live() int {
 	return len(ix.levels) - ix.ndel
 }
 
+// checkVec rejects vectors of the wrong length or with non-finite values,
+// which would make every comparison in the graph false.
+func (ix *Index) checkVec(v []float32) error {
+	if len(v) != ix.dim {
+		return fmt.Errorf("%w: vector has %d values, index %d", knn.ErrDim, len(v), ix.dim)
+	}
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return fmt.Errorf("%w: element %d is %v", ErrValue, i, x)
+		}
+	}
+	return nil
+}
+
 // Add inserts v with the given id, which must be the next dense id, Len().
 // Use Append to have the id assigned.
 func (ix *Index) Add(id int, v []float32) error {
-	if len(v) != ix.dim {
-		return fmt.Errorf("%w: vector has %d values, index %d", knn.ErrDim, len(v), ix.dim)
+	if err := ix.checkVec(v); err != nil {
+		return err
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
@@ -98,8 +112,8 @@ func (ix *Index) Add(id int, v []float32) error {
 
 // Append inserts v under the next dense id and returns that id.
 func (ix *Index) Append(v []float32) (int, error) {
-	if len(v) != ix.dim {
-		return 0, fmt.Errorf("%w: vector has %d values, index %d", knn.ErrDim, len(v), ix.dim)
+	if err := ix.checkVec(v); err != nil {
+		return 0, err
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()

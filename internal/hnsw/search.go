@@ -40,8 +40,8 @@ func (ix *Index) NewSearcher() *Searcher {
 func (s *Searcher) SearchInto(q []float32, k int, dst []knn.Result) ([]knn.Result, error) {
 	ix := s.ix
 	dst = dst[:0]
-	if len(q) != ix.dim {
-		return dst, fmt.Errorf("%w: query has %d values, index %d", knn.ErrDim, len(q), ix.dim)
+	if err := ix.checkVec(q); err != nil {
+		return dst, fmt.Errorf("hnsw: query: %w", err)
 	}
 	if k <= 0 {
 		return dst, fmt.Errorf("%w: got %d", knn.ErrK, k)

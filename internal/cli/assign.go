@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/irgen/irgen/internal/batch"
+	"github.com/irgen/irgen/internal/config"
+	"github.com/irgen/irgen/internal/dataset"
+	"github.com/irgen/irgen/internal/gallery"
+	"github.com/irgen/irgen/internal/tokenizer"
+	"github.com/irgen/irgen/internal/train"
+)
+
+func init() {
+	register("assign", "Give every gallery image its semantic ID (and feature) with the trained tokenizer", assign)
+}
+
+func assign(ctx context.Context, args []string) error {
+	fs := newFlags("assign", "--model MODEL")
+	dir := fs.String("model", "", "model directory")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	return runAssign(ctx, *dir)
+}
+
+func runAssign(ctx context.Context, dir string) error {
+	b, err := loadBundle(dir)
+	if err != nil {
+		return err
+	}
+	if !tokenizer.Trained(dir) {
+		return fmt.Errorf("the tokenizer in %s is not fully trained; rerun 'irgen train-tokenizer --out %s' to finish it", dir, dir)
+	}
+	ds, _, err := reopenData(b)
+	if err != nil {
+		return err
+	}
+	e, err := openEngine(b)
+	if err != nil {
+		return err
+	}
+	g, err := encodeGallery(ctx, e.Tokenizer, ds, e.Transform)
+	if err != nil {
+		return err
+	}
+	codes, err := e.Codes(g.Features)
+	if err != nil {
+		return err
+	}
+	g.Codes = codes
+	if err := b.WriteFile(gallery.File, func(w io.Writer) error {
+		_, err := g.WriteTo(w)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := b.Save(); err != nil {
+		return err
+	}
+	if err := e.SetGallery(g); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "irgen: %d gallery images → %d distinct IDs (M=%d, L=%d)\n", g.Len(), distinctIDs(g), g.M, g.L)
+	return nil
+}
+
+// encodeGallery computes the features of every gallery image.
+func encodeGallery(ctx context.Context, tok *tokenizer.Model, ds *dataset.Dataset, tf transformT) (*gallery.Gallery, error) {
+	split := ds.Gallery
+	n := split.Len()
+	c := tok.Config
+	g := &gallery.Gallery{Dim: c.FeatureDim, M: c.M, L: c.L, Classes: ds.Classes,
+		Keys: make([]string, n), Labels: make([]int32, n), Features: make([]float32, 0, n*c.FeatureDim)}
+	loader := batch.New(split, tf, config.Workers())
+	p := train.NewProgress(stderr, "assign", n, 0, "img")
+	const chunk = 1024
+	images := make([]float32, chunk*tf.Len())
+	idx := make([]int, 0, chunk)
+	for lo := 0; lo < n; lo += chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hi := min(lo+chunk, n)
+		idx = idx[:0]
+		for i := lo; i < hi; i++ {
+			idx = append(idx, i)
+			g.Keys[i], g.Labels[i] = split.Key(i), int32(split.Label(i))
+		}
+		buf := images[:(hi-lo)*tf.Len()]
+		if err := loader.Fill(idx, -1, buf, nil); err != nil {
+			return nil, err
+		}
+		f, err := tok.Features(buf, hi-lo)
+		if err != nil {
+			return nil, err
+		}
+		g.Features = append(g.Features, f...)
+		p.Update(hi, "")
+	}
+	p.Done(n, "")
+	g.Codes = make([]int32, n*c.M)
+	return g, nil
+}
+
+func distinctIDs(g *gallery.Gallery) int {
+	seen := map[string]bool{}
+	for i := range g.Len() {
+		seen[fmt.Sprint(g.Code(i))] = true
+	}
+	return len(seen)
+}
+

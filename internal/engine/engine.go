@@ -1,0 +1,125 @@
+// Package engine is a loaded irgen model: the tokenizer, the decoder, the
+// gallery with its prefix tree and exact index, and the retrieval methods
+// over them. The CLI and the HTTP server both search through it.
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/gomlx/compute"
+	"github.com/irgen/irgen/internal/decoder"
+	"github.com/irgen/irgen/internal/gallery"
+	"github.com/irgen/irgen/internal/imageproc"
+	"github.com/irgen/irgen/internal/knn"
+	"github.com/irgen/irgen/internal/rq"
+	"github.com/irgen/irgen/internal/semid"
+	"github.com/irgen/irgen/internal/store"
+	"github.com/irgen/irgen/internal/tokenizer"
+	"github.com/irgen/irgen/internal/trie"
+)
+
+// ConfigTransform is the bundle configuration key of the image transform.
+const ConfigTransform = "transform"
+
+// ErrNoDecoder reports a search with the irgen method on a model whose
+// decoder is not trained yet.
+var ErrNoDecoder = errors.New("engine: the decoder is not trained; run 'irgen train-decoder'")
+
+// Engine is a model ready to search. Its methods are safe for concurrent
+// use; adding and deleting images take a write lock.
+type Engine struct {
+	Bundle    *store.Bundle
+	Transform imageproc.Transform
+	Tokenizer *tokenizer.Model
+	Decoder   *decoder.Model // nil before train-decoder
+	Quantizer *rq.Quantizer
+
+	// QueryBatch is the number of queries the decoder graphs are compiled
+	// for; smaller batches are padded.
+	QueryBatch int
+
+	mu      sync.RWMutex
+	gallery *gallery.Gallery
+	trie    *trie.Trie
+	index   *knn.Index
+	deleted map[int]bool
+}
+
+// Open loads the model in the bundle b. The gallery is optional (before
+// assign) and so is the decoder.
+func Open(b *store.Bundle, backend compute.Backend) (*Engine, error) {
+	e := &Engine{Bundle: b, QueryBatch: 16, deleted: map[int]bool{}}
+	if err := b.Config(ConfigTransform, &e.Transform); err != nil {
+		return nil, err
+	}
+	var err error
+	if e.Tokenizer, err = tokenizer.Load(backend, b.Dir()); err != nil {
+		return nil, err
+	}
+	if e.Quantizer, err = e.Tokenizer.Quantizer(); err != nil {
+		return nil, err
+	}
+	if decoder.Trained(b.Dir()) {
+		if e.Decoder, err = decoder.Load(backend, b.Dir()); err != nil {
+			return nil, err
+		}
+	}
+	f, err := os.Open(b.Path(gallery.File))
+	if errors.Is(err, os.ErrNotExist) {
+		return e, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var g gallery.Gallery
+	if _, err := g.ReadFrom(f); err != nil {
+		return nil, err
+	}
+	return e, e.SetGallery(&g)
+}
+
+// SetGallery replaces the gallery and rebuilds the prefix tree and the
+// exact index from it.
+func (e *Engine) SetGallery(g *gallery.Gallery) error {
+	c := e.Tokenizer.Config
+	if g.Dim != c.FeatureDim || g.M != c.M || g.L != c.L {
+		return fmt.Errorf("engine: gallery of dim %d, M %d, L %d does not match the tokenizer (%d, %d, %d)",
+			g.Dim, g.M, g.L, c.FeatureDim, c.M, c.L)
+	}
+	tr, err := trie.New(g.M, g.L)
+	if err != nil {
+		return err
+	}
+	for i := range g.Len() {
+		if err := tr.Insert(semid.ID(g.Code(i)), i); err != nil {
+			return fmt.Errorf("engine: image %d: %w", i, err)
+		}
+	}
+	ix, err := knn.New(g.Dim, knn.Cosine)
+	if err != nil {
+		return err
+	}
+	if err := ix.Add(g.Features); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.gallery, e.trie, e.index = g, tr, ix
+	return nil
+}
+
+// Gallery returns the current gallery; callers must not modify it.
+func (e *Engine) Gallery() *gallery.Gallery {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.gallery
+}
+
+// Codes residual-quantizes features (n × FeatureDim) into IDs (n × M).
+func (e *Engine) Codes(features []float32) ([]int32, error) {
+	return e.Quantizer.EncodeBatch(features)
+}
