@@ -112,4 +112,3 @@ func distinctIDs(g *gallery.Gallery) int {
 	}
 	return len(seen)
 }
-

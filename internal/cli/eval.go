@@ -190,4 +190,3 @@ func evaluate(ctx context.Context, b *store.Bundle, e *engine.Engine, methods []
 func writePlot(path string, curves map[string][]eval.PRPoint) error {
 	return store.WriteFileAtomic(path, func(w io.Writer) error { return eval.PlotPR(w, curves) })
 }
-
