@@ -15,6 +15,7 @@ package backend
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -25,22 +26,23 @@ import (
 // Default is the configuration New uses for "".
 //
 // The Go backend must run with unlimited parallelism: in
-// github.com/gomlx/compute v0.1.2 a bounded worker pool (the default,
-// 2×GOMAXPROCS, or any parallelism=N>0) can deadlock. The executor runs
-// every graph node as a pool task (executable.go, Workers.WaitToStart), and
-// ops running inside such a task ask the same pool for more workers: every
-// DotGeneral through Workers.Saturate (dot/matmul), Erf and fused GELU
-// through Workers.WaitToStart. Neither calls Pool.WorkerIsAsleep, so once
-// all N slots are held by nodes that each wait for a slot inside Saturate,
-// no slot is ever freed. With parallelism=1 the first matmul of a graph
-// executed in parallel-ops mode (the mode used whenever a single execution
-// is live) can hang. Saturate also waits on a sync.Cond shared with
-// WaitToStart and woken with Signal, not Broadcast, so a task's completion
-// can wake another waiter and leave Saturate asleep after its own tasks
-// have finished. With parallelism=-1 WaitToStart starts a goroutine
-// without waiting and Saturate caps only its own fan-out (GOMAXPROCS), so
-// nothing waits for a pool slot. ("go:ops_sequential" would also avoid the
-// nesting, by running nodes inline, at the cost of inter-op parallelism.)
+// github.com/gomlx/compute v0.1.2 a bounded worker pool (parallelism=N>0,
+// or the default 2×GOMAXPROCS) deadlocks on nested use. When one execution
+// is live, the executor runs every graph node as a pool task
+// (executeParallel → Workers.WaitToStart), and ops running inside that task
+// ask the same pool for more workers without releasing their own slot and
+// without calling Pool.WorkerIsAsleep: Erf (a GELU) splits into chunks
+// through Workers.WaitToStart, large matmuls fan out through
+// Workers.Saturate. Once every slot is held by such a node, all wait on the
+// pool's sync.Cond forever, with no CPU used. Goroutine dumps of the
+// encoder's train step: with parallelism=1, one node in execErfGeneric →
+// WaitToStart; with parallelism=2, two nodes in avx512LargeFloat32 →
+// Saturate. The default (4 slots on 2 cores) needs four such nodes at once,
+// so it hangs only sometimes. With parallelism=-1 WaitToStart starts a
+// goroutine without waiting and Saturate only caps its own fan-out at
+// GOMAXPROCS, so nothing waits for a slot. "go:ops_sequential" also avoids
+// the nesting (nodes run on the caller's goroutine) but loses inter-op
+// parallelism.
 const Default = gobackend.BackendName + ":parallelism=-1"
 
 // buildTags names the build tag that compiles in each optional backend.
@@ -75,6 +77,14 @@ func New(config string) (compute.Backend, error) {
 			return nil, fmt.Errorf("backend: %q is not compiled in: build with -tags %s", name, tag)
 		}
 		return nil, fmt.Errorf("backend: unknown backend %q (compiled in: %s)", name, strings.Join(Names(), ", "))
+	}
+	if name == gobackend.BackendName {
+		// The Go backend announces its parallelism with fmt.Printf, which
+		// would corrupt machine-readable output (irgen eval --json): send
+		// it to standard error. Backends are created once, at start-up.
+		saved := os.Stdout
+		os.Stdout = os.Stderr
+		defer func() { os.Stdout = saved }()
 	}
 	b, err := newWithConfig(config)
 	if err != nil {

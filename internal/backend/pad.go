@@ -30,6 +30,10 @@ type padBackend struct {
 	force bool
 }
 
+// Unwrap returns the backend being wrapped, for code that needs its
+// concrete type (compute-onnx's SaveModel asserts *onnxbackend.Backend).
+func (pb *padBackend) Unwrap() compute.Backend { return pb.Backend }
+
 func (pb *padBackend) Capabilities() compute.Capabilities {
 	c := pb.Backend.Capabilities()
 	ops := make(map[compute.OpType]bool, len(c.Operations)+1)

@@ -22,6 +22,7 @@ func init() {
 
 type evalFlags struct {
 	dir, methods, ks, prPlot string
+	markdown                 string
 	json                     bool
 	queries, mapK, beam      int
 }
@@ -37,12 +38,18 @@ func evalCmd(ctx context.Context, args []string) error {
 	fs.IntVar(&f.beam, "beam", 30, "beam width of irgen and rqtree")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per method instead of a table")
 	fs.StringVar(&f.prPlot, "pr-plot", "", "write the precision-recall curves of the methods to this PNG file")
+	fs.StringVar(&f.markdown, "markdown", "", "also write the result table as Markdown to this file")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	results, err := runEval(ctx, f)
 	if err != nil {
 		return err
+	}
+	if f.markdown != "" {
+		if err := writeMarkdown(f.markdown, results); err != nil {
+			return err
+		}
 	}
 	if f.json {
 		enc := json.NewEncoder(stdout)
@@ -189,4 +196,8 @@ func evaluate(ctx context.Context, b *store.Bundle, e *engine.Engine, methods []
 
 func writePlot(path string, curves map[string][]eval.PRPoint) error {
 	return store.WriteFileAtomic(path, func(w io.Writer) error { return eval.PlotPR(w, curves) })
+}
+
+func writeMarkdown(path string, results []eval.Result) error {
+	return store.WriteFileAtomic(path, func(w io.Writer) error { return eval.Markdown(w, results) })
 }

@@ -113,3 +113,6 @@ func reopenData(b *store.Bundle) (*dataset.Dataset, dataInfo, error) {
 	}
 	return ds, di, nil
 }
+
+// backendName is the backend configuration in use, for reports.
+func backendName() string { return config.Backend() }

@@ -24,7 +24,9 @@ func tokenEmbed(s *model.Scope, c Config, tokens *Node, first int) *Node {
 	table := nn.Param(s, "token_embed", nn.InitNormal02, c.M*c.L, c.Dim).NodeValue(g)
 	level := AddScalar(Iota(g, tokens.Shape(), 1), first-1)
 	rows := Add(MulScalar(level, c.L), tokens)
-	return Gather(table, ExpandAxes(rows, -1))
+	// int64 indices: the gradient of Gather is a scatter, and ONNX
+	// Runtime's ScatterND accepts only int64 indices.
+	return Gather(table, ExpandAxes(ConvertDType(rows, dtypes.Int64), -1))
 }
 
 func bosEmbed(s *model.Scope, c Config, g *Graph, b int) *Node {

@@ -5,16 +5,18 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"os"
+
 	"github.com/gomlx/compute"
-	_ "github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/irgen/irgen/internal/backend"
 )
 
 func testBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	b, err := compute.NewWithConfig("go:parallelism=-1")
+	b, err := backend.New(os.Getenv("IRGEN_TEST_BACKEND"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,12 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/gomlx/compute"
-	_ "github.com/gomlx/compute/gobackend"
+	"os"
+
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/irgen/irgen/internal/backend"
 	"github.com/irgen/irgen/internal/nn"
 )
 
@@ -22,7 +23,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	}{{"mini", 128}, {"tiny", 8}} {
 		b.Run(fmt.Sprintf("%s/batch=%d", tc.size, tc.batch), func(b *testing.B) {
 			cfg, _ := Size(tc.size)
-			backend, err := compute.New()
+			backend, err := backend.New(os.Getenv("GOMLX_BACKEND"))
 			if err != nil {
 				b.Fatal(err)
 			}

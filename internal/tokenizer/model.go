@@ -39,10 +39,10 @@ func Codebooks(store *model.Store, c Config) *model.Variable {
 }
 
 // Quantize residual-quantizes x [B, F] greedily: at level m the nearest
-// codeword to the residual is chosen. It returns the codes [B, M] (int32),
+// codeword to the residual is chosen. It returns the codes [B, M] (int64),
 // the partial reconstructions [M, B, F] (sum of the first m+1 codewords,
 // differentiable with respect to the codebooks) and the residuals [M, B, F]
-// each level quantized.
+// each level quantized. Codes are int64.
 func Quantize(codebooks, x *Node, m int) (codes, partial, residuals *Node) {
 	var cs, ps, rs []*Node
 	r := x
@@ -52,7 +52,9 @@ func Quantize(codebooks, x *Node, m int) (codes, partial, residuals *Node) {
 		dist := Add(
 			Sub(ReduceAndKeep(Square(r), ReduceSum, -1), MulScalar(MatMul(r, Transpose(cb, 0, 1)), 2)),
 			ExpandAxes(ReduceSum(Square(cb), -1), 0)) // [B, L]
-		idx := ArgMin(StopGradient(dist), -1, dtypes.Int32) // [B]
+		// int64 indices: the gradient of Gather is a scatter, and ONNX
+		// Runtime's ScatterND accepts only int64 indices.
+		idx := ArgMin(StopGradient(dist), -1, dtypes.Int64) // [B]
 		cw := Gather(cb, ExpandAxes(idx, -1))               // [B, F]
 		rs = append(rs, r)
 		if sum == nil {

@@ -66,6 +66,16 @@ func Trained(dir string) bool {
 	return err == nil && st.Done >= st.Steps && st.Steps > 0
 }
 
+// Seconds returns the training time recorded in dir, summed over resumed
+// runs (0 when there is none).
+func Seconds(dir string) float64 {
+	st, err := readState(dir)
+	if err != nil {
+		return 0
+	}
+	return st.Seconds
+}
+
 func readState(dir string) (state, error) {
 	var st state
 	data, err := os.ReadFile(filepath.Join(dir, StateFile))
