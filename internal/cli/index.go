@@ -119,4 +119,6 @@ func stateSeconds(dir string) (tok, dec float64) {
 	return tok, dec
 }
 
-func dur(s float64) string { return time.Duration(s * float64(time.Second)).Round(time.Second).String() }
+func dur(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(time.Second).String()
+}
