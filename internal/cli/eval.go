@@ -31,7 +31,7 @@ func evalCmd(ctx context.Context, args []string) error {
 	var f evalFlags
 	fs := newFlags("eval", "--model MODEL [--method irgen,knn,rqtree] [--json] [flags]")
 	fs.StringVar(&f.dir, "model", "", "model directory")
-	fs.StringVar(&f.methods, "method", "", "comma-separated methods: irgen, knn, rqtree (default: all the model supports)")
+	fs.StringVar(&f.methods, "method", "", "comma-separated methods: irgen, knn, rqtree, or registered ones (default or \"all\": every method the model supports)")
 	fs.StringVar(&f.ks, "k", "1,10,20,30", "cutoffs K of precision and recall")
 	fs.IntVar(&f.mapK, "map-k", 100, "cutoff of MAP")
 	fs.IntVar(&f.queries, "queries", 0, "evaluate the first N queries (0 = all)")
@@ -83,17 +83,22 @@ func runEval(ctx context.Context, f evalFlags) ([]eval.Result, error) {
 	return evaluate(ctx, b, e, methods, ks, f)
 }
 
+// chooseMethods parses --method; "" and "all" mean every method the model
+// can serve: the built-in ones, then the registered seed systems whose
+// training has been run.
 func chooseMethods(s string, e *engine.Engine) ([]engine.Method, error) {
-	if s != "" {
+	if s != "" && s != "all" {
 		ms, err := engine.ParseMethods(s)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", errUsage, err)
 		}
 		return ms, nil
 	}
-	ms := []engine.Method{engine.KNN, engine.RQTree}
-	if e.Decoder != nil {
-		ms = append([]engine.Method{engine.IRGen}, ms...)
+	var ms []engine.Method
+	for _, m := range append(append([]engine.Method(nil), engine.Methods...), engine.Registered()...) {
+		if e.Available(m) {
+			ms = append(ms, m)
+		}
 	}
 	return ms, nil
 }

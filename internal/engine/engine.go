@@ -41,6 +41,9 @@ type Engine struct {
 	// for; smaller batches are padded.
 	QueryBatch int
 
+	retMu      sync.Mutex
+	retrievers map[Method]Retriever
+
 	mu      sync.RWMutex
 	gallery *gallery.Gallery
 	trie    *trie.Trie

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,17 +27,19 @@ const (
 // Methods lists the methods Search knows.
 var Methods = []Method{IRGen, KNN, RQTree}
 
-// ParseMethods parses a comma-separated list of methods.
+// ParseMethods parses a comma-separated list of built-in and registered
+// methods.
 func ParseMethods(s string) ([]Method, error) {
+	known := append(append([]Method(nil), Methods...), Registered()...)
 	var out []Method
 	for _, f := range strings.Split(s, ",") {
 		m := Method(strings.TrimSpace(f))
 		ok := false
-		for _, k := range Methods {
+		for _, k := range known {
 			ok = ok || k == m
 		}
 		if !ok {
-			return nil, fmt.Errorf("engine: unknown method %q (have %v)", m, Methods)
+			return nil, fmt.Errorf("engine: unknown method %q (have %v)", m, known)
 		}
 		out = append(out, m)
 	}
@@ -73,6 +76,13 @@ func (e *Engine) Search(method Method, images []float32, n int, opt Options) ([]
 	}
 	if opt.Beam <= 0 {
 		opt.Beam = 30
+	}
+	if !slices.Contains(Methods, method) {
+		r, err := e.retriever(method)
+		if err != nil {
+			return nil, tm, err
+		}
+		return r.Search(images, n, opt)
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
