@@ -31,7 +31,7 @@ type tokenizerFlags struct {
 
 func (f *tokenizerFlags) define(fs flagDefiner) {
 	fs.StringVar(&f.data, "data", "fashion-mnist", "data set: fashion-mnist, or a path (class folders, .csv manifest, CUB-200, Cars196, In-shop, SOP, IDX)")
-	fs.StringVar(&f.size, "size", "mini", "encoder size: "+fmt.Sprint(encoder.SizeNames()))
+	fs.StringVar(&f.size, "size", "mini-hybrid", "encoder size: "+fmt.Sprint(encoder.SizeNames()))
 	fs.StringVar(&f.init, "init", "", "start the encoder from a .safetensors file (CLIP or timm/DeiT ViT)")
 	fs.IntVar(&f.epochs, "epochs", 10, "training epochs")
 	fs.IntVar(&f.batch, "batch", 128, "images per step")
@@ -44,7 +44,7 @@ func (f *tokenizerFlags) define(fs flagDefiner) {
 	fs.Float64Var(&f.rqWeight, "rq-weight", 1, "weight of the partial-reconstruction losses (0 = classification loss only, the ablation)")
 	fs.Float64Var(&f.warmup, "warmup-epochs", 1, "linear warm-up epochs before the cosine decay")
 	fs.IntVar(&f.quantizeAfter, "quantize-after", -1, "epochs of classification-only training before k-means initializes the codebooks (default 1 from scratch, 0 with --init)")
-	fs.Float64Var(&f.cropMin, "crop-min", 0, "smallest area fraction of the random resized crop (default 0.6 for images ≤ 64 px, else 0.08)")
+	fs.Float64Var(&f.cropMin, "crop-min", 0, "smallest area fraction of the random resized crop (default 0.85 for images ≤ 64 px, else 0.08)")
 	fs.Int64Var(&f.seed, "seed", 1, "random seed")
 }
 
@@ -144,7 +144,10 @@ func runTokenizer(ctx context.Context, f tokenizerFlags) (float64, error) {
 func trainTransform(enc encoder.Config, cropMin float64) imageproc.Transform {
 	t := imageproc.DefaultTransform(enc.ImageSize, enc.Channels)
 	if cropMin == 0 && enc.ImageSize <= 64 {
-		cropMin = 0.6
+		// Small images lose their shape under crops of 8% of the area: on
+		// Fashion-MNIST, crops down to 60% left the tokenizer underfitting
+		// (kNN P@1 0.879); 85% gives the figure in the README.
+		cropMin = 0.85
 	}
 	if cropMin > 0 {
 		t.ScaleMin = cropMin

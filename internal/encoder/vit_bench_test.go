@@ -20,7 +20,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	for _, tc := range []struct {
 		size  string
 		batch int
-	}{{"mini", 128}, {"tiny", 8}} {
+	}{{"mini", 128}, {"mini-hybrid", 128}, {"tiny", 8}} {
 		b.Run(fmt.Sprintf("%s/batch=%d", tc.size, tc.batch), func(b *testing.B) {
 			cfg, _ := Size(tc.size)
 			backend, err := backend.New(os.Getenv("GOMLX_BACKEND"))
