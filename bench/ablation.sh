@@ -29,7 +29,7 @@ for cfg in "M=2:--m 2" "M=4:--m 4" "M=6:--m 6" "M=8:--m 8" "M=4,no-rec:--m 4 --r
   # shellcheck disable=SC2086
   "$BIN" index fashion-mnist --out "$dir" --limit "$LIMIT" --epochs "$EPOCHS" --dec-epochs "$DEC_EPOCHS" $flags
   "$BIN" eval --model "$dir" --queries "$QUERIES" --json > "$dir.json"
-  args+=("$name=$dir.json")
+  args+=("$name=$dir.json") # the table command splits at the last "="
 done
 {
   echo "Ablations on Fashion-MNIST ($(date -u +%F), $(uname -m), $(nproc) CPUs, backend ${GOMLX_BACKEND:-go}):"

@@ -27,9 +27,10 @@ func tableCmd(ctx context.Context, args []string) error {
 	}
 	var results []eval.Result
 	for _, arg := range files {
-		label, path, ok := strings.Cut(arg, "=")
-		if !ok {
-			label, path = "", arg
+		// The label may itself hold "=" (M=4): split at the last one.
+		label, path := "", arg
+		if i := strings.LastIndex(arg, "="); i >= 0 {
+			label, path = arg[:i], arg[i+1:]
 		}
 		rs, err := readResults(path)
 		if err != nil {

@@ -25,7 +25,19 @@ func PlotPR(w io.Writer, curves map[string][]PRPoint) error {
 	p.Title.Text = "Precision-recall"
 	p.X.Label.Text = "Recall"
 	p.Y.Label.Text = "Precision"
+	// The recall axis ends at the largest recall reached: curves cut at
+	// rank K reach only K/(relevant items), tiny on data sets with large
+	// classes, and would vanish against a fixed [0, 1] axis.
+	maxRecall := 0.0
+	for _, pts := range curves {
+		for _, pt := range pts {
+			maxRecall = max(maxRecall, pt.Recall)
+		}
+	}
 	p.X.Min, p.X.Max = 0, 1
+	if maxRecall > 0 && maxRecall < 1 {
+		p.X.Max = maxRecall * 1.05
+	}
 	p.Y.Min, p.Y.Max = 0, 1
 	p.Add(plotter.NewGrid())
 	p.Legend.Left = true // curves fall to the right, leaving the lower left free
