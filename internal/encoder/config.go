@@ -22,8 +22,8 @@ type Config struct {
 	Stem       []int         `json:"stem,omitempty"`
 	Patch      int           `json:"patch"`    // patch height = width, on the stem's output
 	Channels   int           `json:"channels"` // 1 (grayscale) or 3
-	Dim        int           `json:"dim"`        // token width
-	Depth      int           `json:"depth"`      // number of blocks
+	Dim        int           `json:"dim"`      // token width
+	Depth      int           `json:"depth"`    // number of blocks
 	Heads      int           `json:"heads"`
 	MLPDim     int           `json:"mlp_dim"`
 	Activation nn.Activation `json:"activation"`
