@@ -68,6 +68,15 @@ func Main(args []string) int {
 	return 1
 }
 
+// MainIO is Main writing to out and errOut instead of os.Stdout and
+// os.Stderr, for tests that drive the CLI. It is not safe for concurrent
+// use.
+func MainIO(args []string, out, errOut io.Writer) int {
+	stdout, stderr = out, errOut
+	defer func() { stdout, stderr = os.Stdout, os.Stderr }()
+	return Main(args)
+}
+
 var errUsage = errors.New("usage")
 
 func usage(w io.Writer) {

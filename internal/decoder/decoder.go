@@ -99,14 +99,7 @@ func (m *Model) loadWeights(path string) error {
 
 // Save writes the configuration and weights into dir atomically.
 func (m *Model) Save(dir string) error {
-	data, err := json.MarshalIndent(saved{Decoder: m.Config, Encoder: m.Encoder}, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := store.WriteFileAtomic(filepath.Join(dir, ConfigFile), func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	}); err != nil {
+	if err := store.WriteJSON(filepath.Join(dir, ConfigFile), saved{Decoder: m.Config, Encoder: m.Encoder}); err != nil {
 		return fmt.Errorf("decoder: %w", err)
 	}
 	return store.WriteFileAtomic(filepath.Join(dir, WeightsFile), func(w io.Writer) error {

@@ -156,11 +156,7 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch
 		if err := m.Save(dir); err != nil {
 			return err
 		}
-		data, _ := json.MarshalIndent(st, "", "  ")
-		return store.WriteFileAtomic(filepath.Join(dir, StateFile), func(w io.Writer) error {
-			_, err := w.Write(data)
-			return err
-		})
+		return store.WriteJSON(filepath.Join(dir, StateFile), st)
 	}
 	loop := &train.Loop{
 		Name: "decoder", Steps: st.Steps, Start: st.Done, Batch: tc.Batch, SaveEvery: tc.SaveEvery, Out: tc.Out,
@@ -168,7 +164,7 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch
 		Step: func(i int) (string, error) {
 			epoch, j := i/spe, i%spe
 			if epoch != permEpoch {
-				perm = rand.New(rand.NewPCG(uint64(tc.Seed), uint64(epoch))).Perm(src.Len())
+				perm = train.Order(tc.Seed, epoch, src.Len())
 				permEpoch = epoch
 			}
 			idx := perm[j*tc.Batch : (j+1)*tc.Batch]

@@ -5,7 +5,6 @@ package engine
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"sync"
 
@@ -15,7 +14,6 @@ import (
 	"github.com/irgen/irgen/internal/imageproc"
 	"github.com/irgen/irgen/internal/knn"
 	"github.com/irgen/irgen/internal/rq"
-	"github.com/irgen/irgen/internal/semid"
 	"github.com/irgen/irgen/internal/store"
 	"github.com/irgen/irgen/internal/tokenizer"
 	"github.com/irgen/irgen/internal/trie"
@@ -43,6 +41,12 @@ type Engine struct {
 
 	retMu      sync.Mutex
 	retrievers map[Method]Retriever
+
+	// wmu serializes changes to the gallery (Add, Delete, Restore) and
+	// their journal records; mu guards the gallery, trie and index
+	// against searches.
+	wmu     sync.Mutex
+	journal Journal
 
 	mu      sync.RWMutex
 	gallery *gallery.Gallery
@@ -88,34 +92,11 @@ func Open(b *store.Bundle, backend compute.Backend) (*Engine, error) {
 // SetGallery replaces the gallery and rebuilds the prefix tree and the
 // exact index from it.
 func (e *Engine) SetGallery(g *gallery.Gallery) error {
-	c := e.Tokenizer.Config
-	if g.Dim != c.FeatureDim || g.M != c.M || g.L != c.L {
-		return fmt.Errorf("engine: gallery of dim %d, M %d, L %d does not match the tokenizer (%d, %d, %d)",
-			g.Dim, g.M, g.L, c.FeatureDim, c.M, c.L)
-	}
-	tr, err := trie.New(g.M, g.L)
-	if err != nil {
-		return err
-	}
-	for i := range g.Len() {
-		if err := tr.Insert(semid.ID(g.Code(i)), i); err != nil {
-			return fmt.Errorf("engine: image %d: %w", i, err)
-		}
-	}
-	ix, err := knn.New(g.Dim, knn.Cosine)
-	if err != nil {
-		return err
-	}
-	if err := ix.Add(g.Features); err != nil {
-		return err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.gallery, e.trie, e.index = g, tr, ix
-	return nil
+	return e.Restore(g, nil)
 }
 
-// Gallery returns the current gallery; callers must not modify it.
+// Gallery returns the current gallery; callers must not modify it, nor
+// read it while images may be added (use Entry then).
 func (e *Engine) Gallery() *gallery.Gallery {
 	e.mu.RLock()
 	defer e.mu.RUnlock()

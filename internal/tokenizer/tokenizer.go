@@ -86,14 +86,7 @@ func (m *Model) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("tokenizer: %w", err)
 	}
-	data, err := json.MarshalIndent(m.Config, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := store.WriteFileAtomic(filepath.Join(dir, ConfigFile), func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	}); err != nil {
+	if err := store.WriteJSON(filepath.Join(dir, ConfigFile), m.Config); err != nil {
 		return fmt.Errorf("tokenizer: %w", err)
 	}
 	return store.WriteFileAtomic(filepath.Join(dir, WeightsFile), func(w io.Writer) error {

@@ -147,11 +147,7 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch
 		if err := m.Save(dir); err != nil {
 			return err
 		}
-		data, _ := json.MarshalIndent(st, "", "  ")
-		return store.WriteFileAtomic(filepath.Join(dir, StateFile), func(w io.Writer) error {
-			_, err := w.Write(data)
-			return err
-		})
+		return store.WriteJSON(filepath.Join(dir, StateFile), st)
 	}
 
 	loop := &train.Loop{
@@ -166,7 +162,7 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch
 				st.CodebooksReady = true
 			}
 			if epoch != permEpoch {
-				perm = rand.New(rand.NewPCG(uint64(tc.Seed), uint64(epoch))).Perm(src.Len())
+				perm = train.Order(tc.Seed, epoch, src.Len())
 				permEpoch = epoch
 			}
 			if err := src.Fill(perm[j*tc.Batch:(j+1)*tc.Batch], tc.Seed<<32+int64(i), images, labels); err != nil {

@@ -1,0 +1,4 @@
+package cli
+
+// IRT (seed 003): methods irt and irt-o.
+import _ "github.com/irgen/irgen/internal/irt"

@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+
+	"github.com/irgen/irgen/internal/catalog"
+	"github.com/irgen/irgen/internal/dataset"
+	"github.com/irgen/irgen/internal/engine"
+	"github.com/irgen/irgen/internal/server"
+)
+
+func init() {
+	register("serve", "Serve search by image, live adds and deletes, and a web page over HTTP", serveCmd)
+}
+
+func serveCmd(ctx context.Context, args []string) error {
+	cfg := server.DefaultConfig()
+	fs := newFlags("serve", "--model MODEL [--addr 127.0.0.1:8080]")
+	dir := fs.String("model", "", "model directory")
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	catPath := fs.String("catalog", "", "catalog database (default MODEL/"+catalog.File+")")
+	fs.Int64Var(&cfg.MaxBodyBytes, "max-body", cfg.MaxBodyBytes, "largest request body in bytes")
+	fs.Int64Var(&cfg.Limits.MaxPixels, "max-pixels", cfg.Limits.MaxPixels, "largest uploaded image in pixels (width × height)")
+	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "longest a search or add may take, waiting included")
+	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "searches and adds run at once")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg.Limits.MaxBytes = cfg.MaxBodyBytes
+	b, err := loadBundle(*dir)
+	if err != nil {
+		return err
+	}
+	e, err := openEngine(b)
+	if err != nil {
+		return err
+	}
+	// A server encodes one image per request: a batch of one costs about
+	// 1/50 of the default batch of 64 (or 16 queries for the decoder).
+	e.Tokenizer.Batch, e.QueryBatch = 1, 1
+	if *catPath == "" {
+		*catPath = filepath.Join(*dir, catalog.File)
+	}
+	cat, err := catalog.Attach(e, *catPath)
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	cfg.Originals = originals(b.Dir(), e)
+	srv := server.New(e, cat, cfg)
+	if err := srv.Warm(); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	st := e.Stats()
+	fmt.Fprintf(stderr, "irgen: serving %s (%d images, %d IDs) on http://%s\n", *dir, st.Images, st.IDs, ln.Addr())
+	return srv.Serve(ctx, ln)
+}
+
+// originals loads data set images for GET /v1/images/{id}: the data set
+// the model was built from is opened at the first request (without the
+// scan of every image that training does); image id is its gallery
+// image id when the keys agree, else the one with the same key.
+func originals(dir string, e *engine.Engine) func(id int, key string) (image.Image, error) {
+	var (
+		once  sync.Once
+		split dataset.Split
+		index map[string]int
+		err   error
+	)
+	return func(id int, key string) (image.Image, error) {
+		once.Do(func() {
+			var di dataInfo
+			if err = e.Bundle.Config(cfgData, &di); err != nil {
+				return
+			}
+			var ds *dataset.Dataset
+			if ds, err = dataset.Open(di.Spec, dataOptions()); err != nil {
+				slog.Warn("serve: data set images unavailable", "model", dir, "err", err)
+				return
+			}
+			split = ds.Gallery
+			index = make(map[string]int, split.Len())
+			for i := range split.Len() {
+				index[split.Key(i)] = i
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		i, ok := index[key]
+		if id < split.Len() && split.Key(id) == key {
+			i, ok = id, true
+		}
+		if !ok {
+			return nil, fmt.Errorf("not in the data set")
+		}
+		return split.Load(i)
+	}
+}

@@ -1,0 +1,197 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/irgen/irgen/internal/batch"
+	"github.com/irgen/irgen/internal/bovw"
+	"github.com/irgen/irgen/internal/config"
+	"github.com/irgen/irgen/internal/dataset"
+	"github.com/irgen/irgen/internal/engine"
+	"github.com/irgen/irgen/internal/gallery"
+	"github.com/irgen/irgen/internal/imageproc"
+	"github.com/irgen/irgen/internal/store"
+	"github.com/irgen/irgen/internal/train"
+)
+
+func init() {
+	register("train-bovw", "Build the bag-of-visual-words baseline: SIFT vocabulary and gallery histograms (seed 002)", trainBoVW)
+}
+
+type bovwFlags struct {
+	dir   string
+	limit int
+	cfg   bovw.Config
+}
+
+// define adds the flags, with f's values as defaults.
+func (f *bovwFlags) define(fs *flag.FlagSet) {
+	c := &f.cfg
+	fs.StringVar(&f.dir, "model", "", "model directory (IDs assigned)")
+	fs.IntVar(&c.K, "k", c.K, "visual words (seed 002: 200)")
+	fs.IntVar(&f.limit, "limit", 10000, "learn the vocabulary from N training images, evenly spaced (0 = all)")
+	fs.IntVar(&c.Upsample, "upsample", c.Upsample, "enlarge images by this factor before SIFT")
+	fs.StringVar(&c.Detector, "detector", c.Detector, "keypoints: dog (difference of Gaussians), dense (grid), auto (dense when dog finds fewer than --min-keypoints)")
+	fs.IntVar(&c.MinKeypoints, "min-keypoints", c.MinKeypoints, "fewest DoG keypoints before auto uses the dense grid")
+	fs.IntVar(&c.DenseStep, "dense-step", c.DenseStep, "dense grid step in image pixels (before --upsample)")
+	fs.Float64Var(&c.DenseSize, "dense-size", c.DenseSize, "dense keypoint size (2σ) in image pixels (before --upsample)")
+	fs.StringVar(&c.Weighting, "weighting", c.Weighting, "histogram weighting: tf or tfidf")
+	fs.BoolVar(&c.SIFT.Upright, "upright", c.SIFT.Upright, "skip SIFT orientation assignment (images share a pose)")
+	fs.BoolVar(&c.SIFT.DoubleImage, "double", c.SIFT.DoubleImage, "let SIFT double the image first (Lowe, OpenCV)")
+	fs.Float64Var(&c.SIFT.ContrastThreshold, "contrast", c.SIFT.ContrastThreshold, "SIFT contrast threshold")
+	fs.IntVar(&c.TrainDescriptors, "train-descriptors", c.TrainDescriptors, "descriptors sampled for k-means")
+	fs.IntVar(&c.KMeansIters, "kmeans-iters", c.KMeansIters, "k-means iterations")
+	fs.Func("seed", fmt.Sprintf("random seed (default %d)", c.Seed), func(s string) error {
+		_, err := fmt.Sscan(s, &c.Seed)
+		return err
+	})
+}
+
+func trainBoVW(ctx context.Context, args []string) error {
+	f := bovwFlags{cfg: bovw.DefaultConfig()}
+	fs := newFlags("train-bovw", "--model MODEL [--k 200] [--limit N] [flags]")
+	f.define(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: irgen train-bovw --model MODEL [--k 200] [--limit N] [flags]\n\n%s.\n\n", commands["train-bovw"].summary)
+		fmt.Fprintf(stderr, "The defaults below are standard SIFT (Lowe, OpenCV). For models of images up to %d pixels\n"+
+			"(Fashion-MNIST) the defaults are instead those measured best there: %s.\n\nFlags:\n", bovw.SmallImage, describeConfig(bovw.SmallConfig()))
+		fs.PrintDefaults()
+	}
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	// Small images get other defaults: parse the flags again over them.
+	if b, err := openBundle(f.dir, false); err == nil {
+		var tf imageproc.Transform
+		if b.Config(engine.ConfigTransform, &tf) == nil && tf.Size <= bovw.SmallImage {
+			f = bovwFlags{cfg: bovw.SmallConfig()}
+			fs2 := flag.NewFlagSet("train-bovw", flag.ContinueOnError)
+			fs2.SetOutput(io.Discard)
+			f.define(fs2)
+			if _, err := parse(fs2, args); err != nil {
+				return err
+			}
+		}
+	}
+	if err := f.cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if f.limit < 0 {
+		return fmt.Errorf("%w: --limit %d is negative", errUsage, f.limit)
+	}
+	return runBoVW(ctx, f)
+}
+
+// describeConfig summarizes a configuration for messages.
+func describeConfig(c bovw.Config) string {
+	s := fmt.Sprintf("%d words, %s SIFT", c.K, c.Detector)
+	if c.Detector != bovw.DetectorDoG {
+		s += fmt.Sprintf(" (grid step %d, size %g)", c.DenseStep, c.DenseSize)
+	}
+	if c.Upsample > 1 {
+		s += fmt.Sprintf(", images enlarged %d×", c.Upsample)
+	}
+	if c.SIFT.Upright {
+		s += ", upright"
+	}
+	return s + ", " + c.Weighting + " weighting"
+}
+
+func runBoVW(ctx context.Context, f bovwFlags) error {
+	b, err := loadBundle(f.dir)
+	if err != nil {
+		return err
+	}
+	var tf imageproc.Transform
+	if err := b.Config(engine.ConfigTransform, &tf); err != nil {
+		return err
+	}
+	g, err := readGallery(b)
+	if err != nil {
+		return err
+	}
+	ds, _, err := reopenData(b)
+	if err != nil {
+		return err
+	}
+	n := ds.Gallery.Len()
+	if n != g.Len() {
+		return fmt.Errorf("the gallery of %s has %d images, its data set %d; rerun 'irgen assign --model %s'", f.dir, g.Len(), n, f.dir)
+	}
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = ds.Gallery.Key(i)
+		if keys[i] != g.Keys[i] {
+			return fmt.Errorf("gallery image %d is %q, the data set's %q; rerun 'irgen assign --model %s'", i, g.Keys[i], keys[i], f.dir)
+		}
+	}
+	trainSplit := ds.Train
+	if f.limit > 0 && f.limit < trainSplit.Len() {
+		idx := make([]int, f.limit)
+		for i := range idx {
+			idx[i] = i * trainSplit.Len() / f.limit
+		}
+		trainSplit = dataset.Sub(trainSplit, idx)
+	}
+	images := func(s dataset.Split) bovw.Images {
+		l := batch.New(s, tf, config.Workers())
+		return bovw.Images{N: s.Len(), Fill: func(idx []int, dst []float32) error { return l.Fill(idx, -1, dst, nil) }}
+	}
+	c := f.cfg
+	fmt.Fprintf(stderr, "irgen: bovw: %s; vocabulary from %d training images, %d gallery images\n",
+		describeConfig(c), trainSplit.Len(), n)
+	var p *train.Progress
+	stage := ""
+	start := time.Now()
+	ix, bs, err := bovw.Build(ctx, bovw.BuildOptions{
+		Config: c, Transform: tf,
+		Train: images(trainSplit), Gallery: images(ds.Gallery), GalleryKeys: keys,
+		Workers: config.Workers(), Log: stderr,
+		Progress: func(s string, done, total int) {
+			if s != stage {
+				stage = s
+				p = train.NewProgress(stderr, "bovw "+s, total, 0, "img")
+				return
+			}
+			if done == total {
+				p.Done(done, "")
+			} else {
+				p.Update(done, "")
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if err := b.WriteFile(bovw.File, func(w io.Writer) error {
+		_, err := ix.WriteTo(w)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := b.Save(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "irgen: bovw built in %s (descriptors %s, k-means %s, histograms %s) → %s\n",
+		time.Since(start).Round(time.Second), bs.Extract.Round(time.Second), bs.KMeans.Round(time.Second),
+		bs.Histogram.Round(time.Second), b.Path(bovw.File))
+	return nil
+}
+
+// readGallery reads the model's gallery file.
+func readGallery(b *store.Bundle) (*gallery.Gallery, error) {
+	data, err := b.ReadFile(gallery.File)
+	if err != nil {
+		return nil, fmt.Errorf("%s has no IDs yet; run 'irgen assign --model %s' (%w)", b.Dir(), b.Dir(), err)
+	}
+	var g gallery.Gallery
+	if _, err := g.ReadFrom(bytes.NewReader(data)); err != nil {
+		return nil, err
+	}
+	return &g, nil
+}

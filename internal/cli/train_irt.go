@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"time"
+
+	"github.com/irgen/irgen/internal/batch"
+	"github.com/irgen/irgen/internal/config"
+	"github.com/irgen/irgen/internal/dataset"
+	"github.com/irgen/irgen/internal/irt"
+	"github.com/irgen/irgen/internal/store"
+	"github.com/irgen/irgen/internal/train"
+)
+
+func init() {
+	register("train-irt", "Fine-tune the ViT with IRT's contrastive loss and entropy regularizer (seed 003) and embed the gallery; methods irt, irt-o", trainIRT)
+}
+
+type irtFlags struct {
+	dir, feature string
+	tc           irt.TrainConfig
+}
+
+func trainIRT(ctx context.Context, args []string) error {
+	f := irtFlags{tc: irt.DefaultTrainConfig()}
+	fs := newFlags("train-irt", "--model MODEL [flags]")
+	fs.StringVar(&f.dir, "model", "", "model directory (tokenizer trained, gallery assigned)")
+	fs.StringVar(&f.feature, "feature", "cls", "embedding: cls (the class token, as IRT) or head (the tokenizer's projection of it: then irt-o = knn)")
+	fs.IntVar(&f.tc.Steps, "max-iter", f.tc.Steps, "training steps (0: no fine-tuning, irt = irt-o)")
+	fs.IntVar(&f.tc.Batch, "batch", f.tc.Batch, "images per step")
+	fs.Float64Var(&f.tc.LR, "lr", f.tc.LR, "learning rate (constant)")
+	fs.Float64Var(&f.tc.WeightDecay, "weight-decay", f.tc.WeightDecay, "AdamW weight decay")
+	fs.Float64Var(&f.tc.Margin, "margin", f.tc.Margin, "β: negative pairs with a cosine above it are penalized")
+	fs.Float64Var(&f.tc.Lambda, "lambda-reg", f.tc.Lambda, "λ: weight of the differential-entropy regularizer (0: IRT_L)")
+	fs.Float64Var(&f.tc.MemoryRatio, "memory-ratio", f.tc.MemoryRatio, "cross-batch memory size as a fraction of the training images (0: none)")
+	fs.Float64Var(&f.tc.Momentum, "encoder-momentum", 0, "momentum of the key encoder filling the memory (0: none; the seed uses 0.999 on In-shop)")
+	fs.Int64Var(&f.tc.Seed, "seed", f.tc.Seed, "random seed (batches, augmentation)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	return runIRT(ctx, f)
+}
+
+func runIRT(ctx context.Context, f irtFlags) error {
+	if err := f.tc.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	b, err := loadBundle(f.dir)
+	if err != nil {
+		return err
+	}
+	e, err := openEngine(b)
+	if err != nil {
+		return err
+	}
+	g := e.Gallery()
+	if g == nil {
+		return fmt.Errorf("%s has no gallery yet; run 'irgen assign --model %s'", f.dir, f.dir)
+	}
+	ds, _, err := reopenData(b)
+	if err != nil {
+		return err
+	}
+	if ds.Gallery.Len() != g.Len() {
+		return fmt.Errorf("the data has %d gallery images, the model's gallery %d; rerun 'irgen assign --model %s'", ds.Gallery.Len(), g.Len(), f.dir)
+	}
+	tok := e.Tokenizer
+	cfg := irt.Config{Encoder: tok.Config.Encoder, Feature: irt.Feature(f.feature), FeatureDim: tok.Config.FeatureDim}
+	if cfg.Feature == irt.ClassToken {
+		cfg.FeatureDim = 0
+	}
+	dir := b.Path(irt.Dir)
+	if prev, err := irt.LoadConfig(dir); err == nil && prev.Feature != cfg.Feature {
+		return fmt.Errorf("%s holds an IRT model of feature %s; delete it or pass --feature %s", dir, prev.Feature, prev.Feature)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	m, err := irt.New(tok.Backend, cfg, tok.Vars, f.tc.Seed)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	tc := f.tc
+	tc.Out = stderr
+	workers := config.Workers()
+	fmt.Fprintf(stderr, "irgen: IRT: %s embedding of %d values, %d steps of %d on %d training images (memory %d, λ %g, β %g)\n",
+		cfg.Feature, cfg.Dim(), tc.Steps, tc.Batch, ds.Train.Len(), tc.MemorySize(ds.Train.Len()), tc.Lambda, tc.Margin)
+	start := time.Now()
+	secs, err := irt.Train(ctx, m, dir, tc, batch.New(ds.Train, e.Transform, workers))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "irgen: IRT trained in %s\n", fmtSecs(secs))
+
+	digest := irt.KeysDigest(g.Keys)
+	feats, err := embedGallery(ctx, "irt", m.NewEmbedder(), ds.Gallery, e.Transform)
+	if err != nil {
+		return err
+	}
+	if err := writeEmbeddings(b.Path(irt.GalleryFile), &irt.Embeddings{Dim: cfg.Dim(), Data: feats, Gallery: digest}); err != nil {
+		return err
+	}
+	// IRT_O: the starting (tokenizer) encoder. With the head feature its
+	// gallery embeddings are the tokenizer features assign computed.
+	off := g.Features
+	if cfg.Feature != irt.Head {
+		em := &irt.Embedder{Backend: tok.Backend, Vars: tok.Vars, Config: cfg, Batch: tok.Batch}
+		if off, err = embedGallery(ctx, "irt-o", em, ds.Gallery, e.Transform); err != nil {
+			return err
+		}
+	}
+	if err := writeEmbeddings(b.Path(irt.OffTheShelfFile), &irt.Embeddings{Dim: cfg.Dim(), Data: off, Gallery: digest}); err != nil {
+		return err
+	}
+	if err := recordOwn(f.dir, irt.Dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "irgen: IRT done in %s; evaluate with 'irgen eval --model %s --method knn,%s,%s'\n",
+		time.Since(start).Round(time.Second), f.dir, irt.OffTheShelf, irt.FineTuned)
+	return nil
+}
+
+// embedGallery embeds every image of split (eval transform).
+func embedGallery(ctx context.Context, name string, em *irt.Embedder, split dataset.Split, tf transformT) ([]float32, error) {
+	n := split.Len()
+	loader := batch.New(split, tf, config.Workers())
+	p := train.NewProgress(stderr, name+" gallery", n, 0, "img")
+	const chunk = 1024
+	images := make([]float32, chunk*tf.Len())
+	out := make([]float32, 0, n*em.Config.Dim())
+	idx := make([]int, 0, chunk)
+	for lo := 0; lo < n; lo += chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hi := min(lo+chunk, n)
+		idx = idx[:0]
+		for i := lo; i < hi; i++ {
+			idx = append(idx, i)
+		}
+		buf := images[:(hi-lo)*tf.Len()]
+		if err := loader.Fill(idx, -1, buf, nil); err != nil {
+			return nil, err
+		}
+		f, err := em.Embed(buf, hi-lo)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f...)
+		p.Update(hi, "")
+	}
+	p.Done(n, "")
+	return out, nil
+}
+
+func writeEmbeddings(path string, e *irt.Embeddings) error {
+	return store.WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := e.WriteTo(w)
+		return err
+	})
+}

@@ -1,0 +1,248 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/irgen/irgen/internal/batch"
+	"github.com/irgen/irgen/internal/config"
+	"github.com/irgen/irgen/internal/dataset"
+	"github.com/irgen/irgen/internal/hnsw"
+	"github.com/irgen/irgen/internal/mrl"
+	"github.com/irgen/irgen/internal/store"
+	"github.com/irgen/irgen/internal/train"
+)
+
+func init() {
+	register("train-mrl", "Train a Matryoshka (MRL) embedding, embed the gallery and build its HNSW graph (seed 004)", trainMRL)
+}
+
+type mrlFlags struct {
+	dir, nesting            string
+	dim                     int
+	shared, scratch         bool
+	epochs, batch, limit    int
+	lr, encoderLRMult       float64
+	warmup                  float64
+	seed                    int64
+	hnswM, hnswEfC, hnswEfS int
+}
+
+func trainMRL(ctx context.Context, args []string) error {
+	var f mrlFlags
+	fs := newFlags("train-mrl", "--model MODEL [flags]")
+	fs.StringVar(&f.dir, "model", "", "model directory (tokenizer trained, IDs assigned)")
+	fs.IntVar(&f.dim, "dim", mrl.DefaultDim, "embedding width D")
+	fs.StringVar(&f.nesting, "nesting", "", "comma-separated nested prefix sizes the loss classifies from, ending at --dim (default 8,16,32,…,D)")
+	fs.BoolVar(&f.shared, "shared", false, "MRL-E: one classifier whose first m rows serve the m-dim prefix (default: one classifier per prefix, MRL)")
+	fs.BoolVar(&f.scratch, "from-scratch", false, "initialize the encoder randomly instead of from the tokenizer's")
+	fs.IntVar(&f.epochs, "epochs", 3, "training epochs")
+	fs.IntVar(&f.batch, "batch", 128, "images per step")
+	fs.IntVar(&f.limit, "limit", 0, "train on the first N training images (0 = all)")
+	fs.Float64Var(&f.lr, "lr", 1e-3, "peak learning rate of the head")
+	fs.Float64Var(&f.encoderLRMult, "encoder-lr-mult", -1, "encoder learning rate as a fraction of the head's (default 0.1 from the tokenizer, 1 with --from-scratch)")
+	fs.Float64Var(&f.warmup, "warmup-epochs", 0.5, "linear warm-up epochs before the cosine decay")
+	fs.Int64Var(&f.seed, "seed", 1, "random seed")
+	def := mrl.DefaultHNSWConfig()
+	fs.IntVar(&f.hnswM, "hnsw-m", def.M, "HNSW neighbours per node (seed: HNSW32)")
+	fs.IntVar(&f.hnswEfC, "hnsw-ef-construction", def.EfConstruction, "HNSW candidate list size while building")
+	fs.IntVar(&f.hnswEfS, "hnsw-ef-search", def.EfSearch, "HNSW candidate list size while searching (at least K)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, pos)
+	}
+	_, err = runMRL(ctx, f)
+	return err
+}
+
+// runMRL trains (or resumes) the MRL model of f.dir, then brings its
+// gallery embeddings and HNSW graph up to date. It returns the training
+// seconds.
+func runMRL(ctx context.Context, f mrlFlags) (float64, error) {
+	b, err := loadBundle(f.dir)
+	if err != nil {
+		return 0, err
+	}
+	e, err := openEngine(b)
+	if err != nil {
+		return 0, err
+	}
+	g := e.Gallery()
+	if g == nil {
+		return 0, fmt.Errorf("%s has no gallery yet; run 'irgen assign --model %s'", f.dir, f.dir)
+	}
+	nesting := mrl.NestingDims(f.dim)
+	if f.nesting != "" {
+		if nesting, err = intList(f.nesting); err != nil {
+			return 0, err
+		}
+	}
+	tc := e.Tokenizer.Config
+	cfg := mrl.Config{Encoder: tc.Encoder, Dim: f.dim, Classes: tc.Classes, Nesting: nesting, Shared: f.shared}
+	var from *model.Store
+	if !f.scratch {
+		from = e.Tokenizer.Vars
+	}
+	m, err := mrl.New(e.Tokenizer.Backend, cfg, from, f.seed)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	mc := mrl.DefaultTrainConfig()
+	mc.Epochs, mc.Batch, mc.LR, mc.WarmupEpochs, mc.Seed = f.epochs, f.batch, f.lr, f.warmup, f.seed
+	switch {
+	case f.encoderLRMult >= 0:
+		mc.EncoderLRMult = f.encoderLRMult
+	case f.scratch:
+		mc.EncoderLRMult = 1
+	}
+	mc.Out = stderr
+	if err := mc.Validate(); err != nil {
+		return 0, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	hc := mrl.DefaultHNSWConfig()
+	hc.M, hc.EfConstruction, hc.EfSearch = f.hnswM, f.hnswEfC, f.hnswEfS
+	if _, err := hnsw.New(cfg.Dim, hc); err != nil {
+		return 0, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if f.limit < 0 {
+		return 0, fmt.Errorf("%w: --limit %d must not be negative", errUsage, f.limit)
+	}
+	ds, _, err := reopenData(b)
+	if err != nil {
+		return 0, err
+	}
+	if f.limit > 0 {
+		ds.Train = dataset.Limit(ds.Train, f.limit)
+	}
+	// Map the gallery to the data set's gallery split before training, so
+	// that a gallery the data set cannot reproduce fails early.
+	pos := make(map[string]int, ds.Gallery.Len())
+	for i := range ds.Gallery.Len() {
+		pos[ds.Gallery.Key(i)] = i
+	}
+	idx := make([]int, g.Len())
+	for i, k := range g.Keys {
+		p, ok := pos[k]
+		if !ok {
+			return 0, fmt.Errorf("gallery image %q is not in the gallery split of %s; train-mrl embeds only data set images", k, ds.Name)
+		}
+		idx[i] = p
+	}
+
+	encoderFrom := "the tokenizer's encoder"
+	if f.scratch {
+		encoderFrom = "a random encoder"
+	}
+	variant := "MRL"
+	if f.shared {
+		variant = "MRL-E"
+	}
+	fmt.Fprintf(stderr, "irgen: %s, D=%d nesting %v, from %s, on %d training images\n", variant, cfg.Dim, cfg.Nesting, encoderFrom, ds.Train.Len())
+	start := time.Now()
+	secs, err := mrl.Train(ctx, m, f.dir, mc, batch.New(ds.Train, e.Transform, config.Workers()))
+	if err != nil {
+		return secs, err
+	}
+	if b, err = recordFresh(f.dir, nil, mrl.ConfigFile, mrl.WeightsFile, mrl.StateFile); err != nil {
+		return secs, err
+	}
+	fmt.Fprintf(stderr, "irgen: mrl trained in %s (this run %s)\n", time.Duration(secs*float64(time.Second)).Round(time.Second),
+		time.Since(start).Round(time.Second))
+
+	weights := b.Manifest().Files[mrl.WeightsFile].SHA256
+	emb, fresh := currentEmbeddings(b, g.Keys, weights)
+	if !fresh {
+		start = time.Now()
+		p := train.NewProgress(stderr, "mrl embed", len(idx), 0, "img")
+		data, err := mrl.EmbedImages(ctx, m, batch.New(ds.Gallery, e.Transform, config.Workers()), idx, func(done int) { p.Update(done, "") })
+		if err != nil {
+			return secs, err
+		}
+		p.Done(len(idx), "")
+		emb = &mrl.Embeddings{N: len(idx), Dim: cfg.Dim, Keys: mrl.KeysDigest(g.Keys), Model: weights, Data: data}
+		if b, err = writeFresh(f.dir, mrl.EmbeddingsFile, func(w io.Writer) error {
+			_, err := emb.WriteTo(w)
+			return err
+		}, nil); err != nil {
+			return secs, err
+		}
+		fmt.Fprintf(stderr, "irgen: embedded %d gallery images in %s\n", emb.N, time.Since(start).Round(time.Second))
+	}
+
+	info := mrl.HNSWInfo{M: hc.M, EfConstruction: hc.EfConstruction, EfSearch: hc.EfSearch, Embeddings: b.Manifest().Files[mrl.EmbeddingsFile].SHA256}
+	var have mrl.HNSWInfo
+	if _, ok := b.Manifest().Files[mrl.HNSWFile]; ok && b.Config(mrl.ConfigHNSW, &have) == nil && have == info {
+		fmt.Fprintf(stderr, "irgen: embeddings and HNSW graph are up to date\n")
+		return secs, nil
+	}
+	start = time.Now()
+	p := train.NewProgress(stderr, "mrl hnsw", emb.N, 0, "img")
+	ix, err := mrl.BuildHNSW(ctx, emb, hc, func(done int) { p.Update(done, "") })
+	if err != nil {
+		return secs, err
+	}
+	p.Done(emb.N, "")
+	if _, err := writeFresh(f.dir, mrl.HNSWFile, ix.Save, func(b *store.Bundle) error { return b.SetConfig(mrl.ConfigHNSW, info) }); err != nil {
+		return secs, err
+	}
+	fmt.Fprintf(stderr, "irgen: HNSW (M=%d, efConstruction=%d) over %d embeddings built in %s\n", hc.M, hc.EfConstruction, emb.N,
+		time.Since(start).Round(time.Second))
+	return secs, nil
+}
+
+// currentEmbeddings returns the bundle's embeddings when they are recorded
+// and were computed by weights for the gallery keys.
+func currentEmbeddings(b *store.Bundle, keys []string, weights string) (*mrl.Embeddings, bool) {
+	if _, ok := b.Manifest().Files[mrl.EmbeddingsFile]; !ok || b.Verify(mrl.EmbeddingsFile) != nil {
+		return nil, false
+	}
+	emb, err := mrl.ReadEmbeddings(b.Path(mrl.EmbeddingsFile))
+	if err != nil || emb.Model != weights || emb.N != len(keys) || emb.Keys != mrl.KeysDigest(keys) {
+		return nil, false
+	}
+	return emb, true
+}
+
+// recordFresh re-reads the manifest (another command may have recorded
+// files since this one loaded it), records files, applies set and saves.
+func recordFresh(dir string, set func(*store.Bundle) error, files ...string) (*store.Bundle, error) {
+	b, err := store.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if err := b.Record(f); err != nil {
+			return nil, err
+		}
+	}
+	if set != nil {
+		if err := set(b); err != nil {
+			return nil, err
+		}
+	}
+	return b, b.Save()
+}
+
+// writeFresh atomically writes the bundle file rel with write and records
+// it in a freshly read manifest, as recordFresh.
+func writeFresh(dir, rel string, write func(io.Writer) error, set func(*store.Bundle) error) (*store.Bundle, error) {
+	b, err := store.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.WriteFile(rel, write); err != nil {
+		return nil, err
+	}
+	if set != nil {
+		if err := set(b); err != nil {
+			return nil, err
+		}
+	}
+	return b, b.Save()
+}

@@ -1,0 +1,255 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"image/png"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/irgen/irgen/api"
+	"github.com/irgen/irgen/internal/engine"
+	"github.com/irgen/irgen/internal/semid"
+)
+
+func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	q := r.URL.Query()
+	k, err := intParam(q.Get("k"), s.cfg.DefaultK, 1, s.cfg.MaxK, "k")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	beamWidth, err := intParam(q.Get("beam"), 30, 1, s.cfg.MaxBeam, "beam")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	method := s.defaultMethod()
+	if v := q.Get("method"); v != "" {
+		method = engine.Method(v)
+		if !slices.Contains(s.methods(), method) {
+			s.writeError(w, r, fmt.Errorf("%w: method %q: this server has %v", errBadRequest, v, s.methods()))
+			return
+		}
+	}
+	up, err := s.readUpload(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+	defer cancel()
+	var (
+		hits    [][]engine.Hit
+		tm      engine.Timing
+		decoded time.Duration
+	)
+	// Decoding runs in the slot too: a large image costs memory and CPU.
+	queued, err := s.run(ctx, func() error {
+		t0 := time.Now()
+		img, err := s.decode(up)
+		if err != nil {
+			return err
+		}
+		x := make([]float32, s.e.Transform.Len())
+		if err := s.e.Transform.Eval(img, x); err != nil {
+			return fmt.Errorf("%w: %v", errBadImage, err)
+		}
+		decoded = time.Since(t0)
+		hits, tm, err = s.e.Search(method, x, 1, engine.Options{K: k, Beam: beamWidth})
+		return err
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resp := api.SearchResponse{Method: string(method), Results: make([]api.Result, 0, len(hits[0]))}
+	for _, h := range hits[0] {
+		// An image deleted since the search is dropped here.
+		if ent, ok := s.e.Entry(h.Index); ok {
+			resp.Results = append(resp.Results, api.Result{ID: ent.ID, Key: ent.Key, Label: ent.Label, Class: ent.Class, Score: h.Score})
+		}
+	}
+	resp.Ms = api.Timing{Decode: ms(decoded), Queue: ms(queued), Encode: ms(tm.Encode), Search: ms(tm.Search), Total: ms(time.Since(start))}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
+	up, err := s.readUpload(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	label, err := s.parseLabel(up.fields["label"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	key := up.fields["key"]
+	if key == "" {
+		sum := sha256.Sum256(up.data)
+		key = "api/" + hex.EncodeToString(sum[:8])
+	}
+	if len(key) > 1024 {
+		s.writeError(w, r, fmt.Errorf("%w: key of %d bytes, at most 1024", errBadRequest, len(key)))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+	defer cancel()
+	// An add, once it has a slot, runs to the end even if the client
+	// leaves, so a committed add is never answered with a timeout.
+	if err := s.acquire(ctx); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer s.release()
+	id, err := s.add(up, engine.NewImage{Key: key, Label: label, Data: up.data, Type: up.mediaType})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ent, ok := s.e.Entry(id)
+	if !ok { // deleted already by another request
+		ent = engine.Entry{ID: id, Key: key, Label: label}
+	}
+	writeJSON(w, http.StatusCreated, api.AddResponse{ID: id, Key: ent.Key, Label: ent.Label, Class: ent.Class, SemID: semid.ID(ent.Code).String()})
+}
+
+func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.e.Delete(id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleImage serves the uploaded file of an image, or for a data set
+// image without one, the image re-encoded as PNG (when Config.Originals
+// can load it).
+func (s *Server) handleImage(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ent, ok := s.e.Entry(id)
+	if !ok {
+		s.writeError(w, r, fmt.Errorf("%w: %d", engine.ErrNotFound, id))
+		return
+	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "private, max-age=60")
+	if s.cat != nil {
+		im, err := s.cat.Image(r.Context(), id)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if im.Data != nil {
+			typ := im.Type
+			if !strings.HasPrefix(typ, "image/") {
+				typ = "application/octet-stream"
+			}
+			w.Header().Set("Content-Type", typ)
+			w.Write(im.Data)
+			return
+		}
+	}
+	if s.cfg.Originals == nil {
+		s.writeError(w, r, fmt.Errorf("%w: image %d (%s) has no stored file and the data set is not available", engine.ErrNotFound, id, ent.Key))
+		return
+	}
+	img, err := s.cfg.Originals(id, ent.Key)
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("%w: image %d (%s): %v", engine.ErrNotFound, id, ent.Key, err))
+		return
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Write(buf.Bytes())
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	st := s.e.Stats()
+	h := api.Health{Status: "ok", Images: st.Images, IDs: st.IDs, Default: string(s.defaultMethod())}
+	for _, m := range s.methods() {
+		h.Methods = append(h.Methods, string(m))
+	}
+	if g := s.e.Gallery(); g != nil {
+		h.Classes = g.Classes // never changed after load
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	s.metrics.write(w, s.e.Stats())
+}
+
+// add decodes the upload and adds it to the engine.
+func (s *Server) add(up upload, n engine.NewImage) (int, error) {
+	img, err := s.decode(up)
+	if err != nil {
+		return 0, err
+	}
+	return s.e.AddImage(img, n)
+}
+
+// parseLabel reads a label field: "" (none), a class index, or a class
+// name.
+func (s *Server) parseLabel(v string) (int32, error) {
+	if v == "" {
+		return -1, nil
+	}
+	var classes []string
+	if g := s.e.Gallery(); g != nil {
+		classes = g.Classes
+	}
+	if n, err := strconv.ParseInt(v, 10, 32); err == nil {
+		return int32(n), nil // the engine checks the range
+	}
+	if i := slices.Index(classes, v); i >= 0 {
+		return int32(i), nil
+	}
+	return 0, fmt.Errorf("%w: label %q is neither a class index nor one of the %d class names", errBadRequest, v, len(classes))
+}
+
+func pathID(r *http.Request) (int, error) {
+	v := r.PathValue("id")
+	id, err := strconv.Atoi(v)
+	if err != nil || id < 0 {
+		return 0, fmt.Errorf("%w: image id %q is not a non-negative integer", errBadRequest, v)
+	}
+	return id, nil
+}
+
+// intParam parses query parameter name (v): def when empty, else an
+// integer in [lo, hi].
+func intParam(v string, def, lo, hi int, name string) (int, error) {
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%w: %s=%q, want an integer in [%d, %d]", errBadRequest, name, v, lo, hi)
+	}
+	return n, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,241 @@
+// Package server is irgen's HTTP service ('irgen serve'): search by image,
+// live adds and deletes kept in the catalog, the stored images, health,
+// Prometheus metrics and a web page. The wire types and a Go client are in
+// package api.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/irgen/irgen/internal/catalog"
+	"github.com/irgen/irgen/internal/engine"
+	"github.com/irgen/irgen/internal/imageproc"
+)
+
+// Config bounds what one request may cost.
+type Config struct {
+	// MaxBodyBytes is the largest request body accepted.
+	MaxBodyBytes int64
+	// Limits bounds the decoding of uploaded images (pixels above all:
+	// the header is checked before the body is decoded).
+	Limits imageproc.Limits
+	// Timeout is the longest a search or add may take, waiting for a slot
+	// included; past it the request fails with 503.
+	Timeout time.Duration
+	// Concurrency is how many searches and adds run at once; the others
+	// wait for a slot.
+	Concurrency int
+	// MaxK is the largest k a search may ask for.
+	MaxK int
+	// DefaultK is the k of a search that gives none.
+	DefaultK int
+	// MaxBeam is the largest beam width a search may ask for.
+	MaxBeam int
+	// ShutdownTimeout is how long Serve waits for requests in flight
+	// after its context ends.
+	ShutdownTimeout time.Duration
+	// Originals, if set, loads a data set image that has no stored file
+	// (images indexed from a data set rather than uploaded), so GET
+	// /v1/images/{id} can serve it re-encoded as PNG.
+	Originals func(id int, key string) (image.Image, error)
+}
+
+// DefaultConfig returns 32 MiB bodies, 40-megapixel images, 10 s
+// requests, one search slot per CPU, k up to 1000 (default 20) and beams
+// up to 200.
+func DefaultConfig() Config {
+	return Config{
+		MaxBodyBytes:    32 << 20,
+		Limits:          imageproc.Limits{MaxBytes: 32 << 20, MaxPixels: 40 << 20},
+		Timeout:         10 * time.Second,
+		Concurrency:     runtime.GOMAXPROCS(0),
+		MaxK:            1000,
+		DefaultK:        20,
+		MaxBeam:         200,
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// Server serves one engine and its catalog.
+type Server struct {
+	e       *engine.Engine
+	cat     *catalog.Catalog // nil: changes are kept in memory only
+	cfg     Config
+	slots   chan struct{}
+	metrics *metrics
+	handler http.Handler
+}
+
+// New returns a server of e. cat is e's catalog (see catalog.Attach); nil
+// serves without one, and adds and deletes then last until exit.
+func New(e *engine.Engine, cat *catalog.Catalog, cfg Config) *Server {
+	d := DefaultConfig()
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if cfg.Limits == (imageproc.Limits{}) {
+		cfg.Limits = d.Limits
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = d.Timeout
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = d.Concurrency
+	}
+	if cfg.MaxK <= 0 {
+		cfg.MaxK = d.MaxK
+	}
+	if cfg.DefaultK <= 0 {
+		cfg.DefaultK = min(d.DefaultK, cfg.MaxK)
+	}
+	if cfg.MaxBeam <= 0 {
+		cfg.MaxBeam = d.MaxBeam
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = d.ShutdownTimeout
+	}
+	s := &Server{e: e, cat: cat, cfg: cfg, slots: make(chan struct{}, cfg.Concurrency), metrics: newMetrics()}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/search", s.handleSearch)
+	mux.HandleFunc("POST /v1/images", s.handleAdd)
+	mux.HandleFunc("GET /v1/images/{id}", s.handleImage)
+	mux.HandleFunc("DELETE /v1/images/{id}", s.handleDelete)
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /metrics", s.handleMetrics)
+	web := webHandler()
+	for _, p := range []string{"GET /{$}", "GET /app.js", "GET /style.css"} {
+		mux.Handle(p, web)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, fmt.Errorf("%w: no route %s %s", errNoRoute, r.Method, r.URL.Path))
+	})
+	s.handler = s.instrument(mux)
+	return s
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve answers requests on ln until ctx ends, then shuts down
+// gracefully: it stops accepting, lets requests in flight finish (up to
+// Config.ShutdownTimeout) and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       s.cfg.Timeout + time.Minute,
+		WriteTimeout:      s.cfg.Timeout + time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	slog.Info("server: shutting down", "addr", ln.Addr().String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("server: %w", err)
+	}
+	return nil
+}
+
+// Warm runs one search by every method (default beam) on a blank image,
+// so that the first requests do not pay for compiling the encoder and
+// decoder graphs.
+func (s *Server) Warm() error {
+	x := make([]float32, s.e.Transform.Len())
+	for _, m := range s.methods() {
+		if _, _, err := s.e.Search(m, x, 1, engine.Options{K: 1, Beam: 30}); err != nil {
+			return fmt.Errorf("server: warm up %s: %w", m, err)
+		}
+	}
+	return nil
+}
+
+// methods lists the methods /v1/search accepts: the built-in ones the
+// model can serve. Registered methods keep their own index, which live
+// adds and deletes do not reach, so they are not served.
+func (s *Server) methods() []engine.Method {
+	var out []engine.Method
+	for _, m := range engine.Methods {
+		if s.e.Available(m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// defaultMethod is irgen when the decoder is trained, else knn.
+func (s *Server) defaultMethod() engine.Method {
+	if slices.Contains(s.methods(), engine.IRGen) {
+		return engine.IRGen
+	}
+	return engine.KNN
+}
+
+// acquire waits for a search slot until ctx ends; release frees it.
+func (s *Server) acquire(ctx context.Context) error {
+	select {
+	case s.slots <- struct{}{}:
+		s.metrics.inflight.Add(1)
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: no free search slot within %v", errBusy, s.cfg.Timeout)
+	}
+}
+
+func (s *Server) release() {
+	s.metrics.inflight.Add(-1)
+	<-s.slots
+}
+
+// run runs fn in a slot, giving up (with errBusy) when ctx ends first; fn
+// then finishes in the background and frees its slot. A panic in fn
+// becomes an error.
+func (s *Server) run(ctx context.Context, fn func() error) (queued time.Duration, err error) {
+	start := time.Now()
+	if err := s.acquire(ctx); err != nil {
+		return time.Since(start), err
+	}
+	queued = time.Since(start)
+	if err := ctx.Err(); err != nil { // the client left while waiting
+		s.release()
+		return queued, fmt.Errorf("%w: %v", errBusy, err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer s.release()
+		defer func() {
+			if p := recover(); p != nil {
+				slog.Error("server: panic", "panic", p)
+				done <- fmt.Errorf("server: panic: %v", p)
+			}
+		}()
+		done <- fn()
+	}()
+	select {
+	case err := <-done:
+		return queued, err
+	case <-ctx.Done():
+		return queued, fmt.Errorf("%w: the request took longer than %v", errBusy, s.cfg.Timeout)
+	}
+}
