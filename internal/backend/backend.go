@@ -140,3 +140,10 @@ func joinOptions(opts, opt string) string {
 	}
 	return opts + "," + opt
 }
+
+// goBackendName is what GoMLX's pure-Go backend calls itself.
+const goBackendName = "Go Backend"
+
+// IsGo reports whether b is GoMLX's pure-Go backend, for graphs that pick
+// the formulation that backend runs fastest (see encoder's stem).
+func IsGo(b compute.Backend) bool { return b.Name() == goBackendName }

@@ -338,3 +338,14 @@ func TestPadBackendChain(t *testing.T) {
 		t.Errorf("pad(pad(x+1)+1) (-want +got):\n%s", diff)
 	}
 }
+
+// TestIsGo pins the pure-Go backend's name, which IsGo matches.
+func TestIsGo(t *testing.T) {
+	b, err := New("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !IsGo(b) {
+		t.Errorf("IsGo(%q) = false for the go backend", b.Name())
+	}
+}

@@ -22,8 +22,9 @@ const (
 // dataInfo records which data a model was built from, so later stages
 // reopen the same splits.
 type dataInfo struct {
-	Spec  string `json:"spec"`
-	Limit int    `json:"limit,omitempty"` // first N training images; 0 = all
+	Spec   string `json:"spec"`
+	Labels string `json:"labels,omitempty"` // labels file of a flat folder
+	Limit  int    `json:"limit,omitempty"`  // first N training images; 0 = all
 }
 
 // openBundle opens the model directory, creating it when create is set and
@@ -69,8 +70,11 @@ func newBackend() (compute.Backend, error) {
 	return backend.New(config.Backend())
 }
 
-func openData(spec string) (*dataset.Dataset, error) {
+// openData opens the data set spec; labels names the labels file of a
+// flat folder ("" for none).
+func openData(spec, labels string) (*dataset.Dataset, error) {
 	opt := dataOptions()
+	opt.Labels = labels
 	ds, err := dataset.Open(spec, opt)
 	if err != nil {
 		return nil, err
@@ -104,7 +108,7 @@ func reopenData(b *store.Bundle) (*dataset.Dataset, dataInfo, error) {
 	if err := b.Config(cfgData, &di); err != nil {
 		return nil, di, err
 	}
-	ds, err := openData(di.Spec)
+	ds, err := openData(di.Spec, di.Labels)
 	if err != nil {
 		return nil, di, err
 	}

@@ -16,7 +16,7 @@ func init() {
 func searchCmd(ctx context.Context, args []string) error {
 	fs := newFlags("search", "--model MODEL [--method irgen] [--k 10] IMAGE...")
 	dir := fs.String("model", "", "model directory")
-	method := fs.String("method", "", "retrieval method: irgen, knn or rqtree (default irgen when the decoder is trained, else knn)")
+	method := fs.String("method", "", "retrieval method: irgen, knn, rqtree or another the model supports (hnsw, bovw, mrl, irt, dsi, …; default irgen when the decoder is trained, else knn)")
 	k := fs.Int("k", 10, "results per image")
 	beamWidth := fs.Int("beam", 30, "beam width of irgen and rqtree")
 	files, err := parse(fs, args)

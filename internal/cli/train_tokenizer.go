@@ -19,21 +19,22 @@ func init() {
 }
 
 type tokenizerFlags struct {
-	data, out, size, init string
-	epochs, batch, limit  int
-	m, l, featureDim      int
-	lr, encoderLRMult     float64
-	rqWeight, warmup      float64
-	quantizeAfter         int
-	cropMin               float64
-	seed                  int64
+	data, labels, out, size, init string
+	epochs, batch, limit          int
+	m, l, featureDim              int
+	lr, encoderLRMult             float64
+	rqWeight, warmup              float64
+	quantizeAfter                 int
+	cropMin                       float64
+	seed                          int64
 }
 
 func (f *tokenizerFlags) define(fs flagDefiner) {
 	fs.StringVar(&f.data, "data", "fashion-mnist", "data set: fashion-mnist, or a path (class folders, .csv manifest, CUB-200, Cars196, In-shop, SOP, IDX)")
+	fs.StringVar(&f.labels, "labels", "", "CSV file of path,label rows giving the classes of a flat folder of images (--data the folder)")
 	fs.StringVar(&f.size, "size", "mini-hybrid", "encoder size: "+fmt.Sprint(encoder.SizeNames()))
 	fs.StringVar(&f.init, "init", "", "start the encoder from a .safetensors file (CLIP or timm/DeiT ViT)")
-	fs.IntVar(&f.epochs, "epochs", 10, "training epochs")
+	fs.IntVar(&f.epochs, "epochs", 20, "training epochs")
 	fs.IntVar(&f.batch, "batch", 128, "images per step")
 	fs.IntVar(&f.limit, "limit", 0, "train on the first N training images (0 = all)")
 	fs.IntVar(&f.m, "m", 4, "ID length M (residual quantization levels)")
@@ -67,7 +68,7 @@ func runTokenizer(ctx context.Context, f tokenizerFlags) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	ds, err := openData(f.data)
+	ds, err := openData(f.data, f.labels)
 	if err != nil {
 		return 0, err
 	}
@@ -113,7 +114,7 @@ func runTokenizer(ctx context.Context, f tokenizerFlags) (float64, error) {
 		}
 	}
 	tf := trainTransform(enc, f.cropMin)
-	if err := b.SetConfig(cfgData, dataInfo{Spec: f.data, Limit: f.limit}); err != nil {
+	if err := b.SetConfig(cfgData, dataInfo{Spec: f.data, Labels: f.labels, Limit: f.limit}); err != nil {
 		return 0, err
 	}
 	if err := b.SetConfig(cfgTransform, tf); err != nil {

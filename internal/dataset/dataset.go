@@ -81,6 +81,9 @@ type Options struct {
 	// FashionDir is where the FashionMNIST spec looks; "" means
 	// DefaultFashionDir.
 	FashionDir string
+	// Labels, if set, is a file of "path,label" rows that gives the classes
+	// of a flat folder of images (the spec); paths are relative to it.
+	Labels string
 }
 
 // Open opens the dataset named by spec: FashionMNIST, a .csv manifest, a
@@ -120,6 +123,9 @@ func open(spec string, opt Options) (*Dataset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dataset: %w", err)
 	}
+	if opt.Labels != "" && !st.IsDir() {
+		return nil, fmt.Errorf("%w: a labels file goes with a folder of images, not %s", ErrLayout, spec)
+	}
 	if !st.IsDir() {
 		switch strings.ToLower(filepath.Ext(spec)) {
 		case ".csv":
@@ -130,6 +136,9 @@ func open(spec string, opt Options) (*Dataset, error) {
 		return nil, fmt.Errorf("%w: %s is a file, want a directory, .csv or .mat", ErrLayout, spec)
 	}
 	dir := spec
+	if opt.Labels != "" {
+		return openLabeled(dir, opt)
+	}
 	switch {
 	case findIDX(dir, "train-images", "idx3") != "":
 		name, classes := "mnist", digitClasses

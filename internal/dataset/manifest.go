@@ -28,46 +28,33 @@ const (
 // parseManifest reads "path,label,split" rows. A first row "path,label,split"
 // is a header; lines starting with # are comments. name is used in errors.
 func parseManifest(r io.Reader, name string) ([]manifestRow, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	cr.Comment = '#'
-	cr.ReuseRecord = true
 	var rows []manifestRow
-	for first := true; ; first = false {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return nil, lineErr(name, pe.StartLine, "%v", pe.Err)
-			}
-			return nil, fmt.Errorf("dataset: %s: %w", name, err)
-		}
-		line, _ := cr.FieldPos(0)
+	err := readRows(r, name, func(rec []string, line int, first bool) error {
 		if len(rec) != 3 {
-			return nil, lineErr(name, line, "%d fields, want 3 (path,label,split)", len(rec))
+			return lineErr(name, line, "%d fields, want 3 (path,label,split)", len(rec))
 		}
 		p := strings.TrimSpace(rec[0])
 		label := strings.TrimSpace(rec[1])
 		split := strings.ToLower(strings.TrimSpace(rec[2]))
 		if first && strings.EqualFold(p, "path") && strings.EqualFold(label, "label") && split == "split" {
-			continue
+			return nil
 		}
 		if p == "" {
-			return nil, lineErr(name, line, "empty path")
+			return lineErr(name, line, "empty path")
 		}
 		if label == "" {
-			return nil, lineErr(name, line, "empty label")
+			return lineErr(name, line, "empty label")
 		}
 		switch split {
 		case splitTrain, splitGallery, splitQuery, splitTrainval:
 		default:
-			return nil, lineErr(name, line, "split %q, want train, gallery, query or trainval", rec[2])
+			return lineErr(name, line, "split %q, want train, gallery, query or trainval", rec[2])
 		}
 		rows = append(rows, manifestRow{path: p, label: label, split: split, line: line})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("%w: %s: no rows", ErrFormat, name)
@@ -106,4 +93,33 @@ func openManifest(file string, opt Options) (*Dataset, error) {
 	classes, s := b.build(splitTrain, splitGallery, splitQuery)
 	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	return &Dataset{Name: name, Classes: classes, Train: s[0], Gallery: s[1], Query: s[2]}, nil
+}
+
+// readRows reads the CSV rows of r, a file named name in errors: fields
+// may vary in number, leading spaces are trimmed and lines starting with #
+// are comments. It calls row for each with its line number and whether it
+// is the first row (a possible header).
+func readRows(r io.Reader, name string, row func(rec []string, line int, first bool) error) error {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	cr.Comment = '#'
+	cr.ReuseRecord = true
+	for first := true; ; first = false {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return lineErr(name, pe.StartLine, "%v", pe.Err)
+			}
+			return fmt.Errorf("dataset: %s: %w", name, err)
+		}
+		line, _ := cr.FieldPos(0)
+		if err := row(rec, line, first); err != nil {
+			return err
+		}
+	}
 }

@@ -75,7 +75,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(want, res); diff != "" {
+			if diff := cmp.Diff(want, res, approxScores); diff != "" {
 				t.Fatalf("%v query %d: loaded index differs (-saved +loaded):\n%s", metric, qi, diff)
 			}
 		}

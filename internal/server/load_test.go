@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -21,7 +23,10 @@ import (
 	"github.com/irgen/irgen/internal/server"
 )
 
-var loadFlag = flag.Bool("load", false, "run the long load test: 200 searches per method and concurrency level, 50 adds while searching")
+var (
+	loadFlag  = flag.Bool("load", false, "run the long load test: 200 searches per method and concurrency level, 50 adds while searching")
+	loadModel = flag.String("load-model", "", "run the load test on a copy of this trained model directory instead of the tiny test model")
+)
 
 // loadSize is the number of requests of each measured run, and the time
 // after which a run stops early (so that the whole test stays within a
@@ -109,14 +114,21 @@ func hammer(ctx context.Context, client *api.Client, queries [][]byte, opt api.S
 // then adds and deletes images while searching, with faults mixed in
 // (garbage bodies, requests abandoned mid-way), and checks that no
 // acknowledged image is lost and no deleted one comes back, before and
-// after a restart. Normal runs are small; -load runs the long version:
+// after a restart. Normal runs are small; -load runs the long version, and
+// -load-model runs it on a copy of a trained model:
 //
 //	go test ./internal/server -run Load -load -v
+//	go test ./internal/server -run Load -load -load-model $PWD/runs/fm -v
 func TestLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test in -short mode")
 	}
-	f := start(t, server.Config{})
+	var f *fixture
+	if *loadModel != "" {
+		f = startModel(t, *loadModel)
+	} else {
+		f = start(t, server.Config{})
+	}
 	if err := f.srv.Warm(); err != nil {
 		t.Fatal(err)
 	}
@@ -150,6 +162,7 @@ func TestLoad(t *testing.T) {
 // (fewer if limit passes first) and deletes every other one, and a third
 // goroutine sends faults.
 func mixed(t *testing.T, ctx context.Context, f *fixture, client *api.Client, queries [][]byte, nAdds int, limit time.Duration) {
+	base := f.e.Stats().Images
 	var (
 		mu      sync.Mutex
 		added   = map[int][]byte{} // acknowledged adds: id → file
@@ -270,8 +283,8 @@ func mixed(t *testing.T, ctx context.Context, f *fixture, client *api.Client, qu
 		t.Error(err)
 	}
 	rows, _ := f.cat.Count()
-	if st := f.e.Stats(); st.Images != rows || st.Images != 512+len(added)-len(deleted) {
-		t.Errorf("after the load: engine %d images, catalog %d rows; want %d", st.Images, rows, 512+len(added)-len(deleted))
+	if st := f.e.Stats(); st.Images != rows || st.Images != base+len(added)-len(deleted) {
+		t.Errorf("after the load: engine %d images, catalog %d rows; want %d", st.Images, rows, base+len(added)-len(deleted))
 	}
 	if m := metric(t, f.ts.URL, "irgen_search_inflight"); m != "0" {
 		t.Errorf("irgen_search_inflight = %s after the load; want 0", m)
@@ -281,6 +294,17 @@ func mixed(t *testing.T, ctx context.Context, f *fixture, client *api.Client, qu
 	f.cat.Close()
 	f2 := restart(t, f.dir)
 	check("after a restart", f2.client)
+}
+
+// startModel serves a private copy of the trained model in dir (its
+// catalog included, so that adds and deletes leave dir as it was).
+func startModel(t *testing.T, dir string) *fixture {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "model")
+	if err := os.CopyFS(dst, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	return restart(t, dst)
 }
 
 // restart serves the model in dir again, from its catalog.

@@ -32,6 +32,33 @@ func squaredL2(x, y []float32) float32 {
 	return squaredL2Generic(x, y)
 }
 
+// dotRows4 scores q against rows of data (row-major, dim = len(q)) four
+// at a time, writing out[i] = dot(q, row i) for the leading rows it
+// handles, and returns how many that is (a multiple of 4).
+func dotRows4(q, data []float32, out []float32) int {
+	dim := len(q)
+	if !useAVX2 || dim < 8 {
+		return 0
+	}
+	rows := len(data) / dim
+	n := dim &^ 7
+	var s [4]float32
+	i := 0
+	for ; i+4 <= rows; i += 4 {
+		block := data[i*dim : (i+4)*dim]
+		dot4AVX2(q[:n], block, dim, &s)
+		for j := n; j < dim; j++ {
+			qj := q[j]
+			s[0] += qj * block[j]
+			s[1] += qj * block[dim+j]
+			s[2] += qj * block[2*dim+j]
+			s[3] += qj * block[3*dim+j]
+		}
+		copy(out[i:i+4], s[:])
+	}
+	return i
+}
+
 // Accelerated reports whether an assembly kernel is in use.
 func Accelerated() bool { return useAVX2 }
 
@@ -45,3 +72,10 @@ func dotAVX2(x, y []float32) float32
 //
 //go:noescape
 func squaredL2AVX2(x, y []float32) float32
+
+// dot4AVX2 computes out[r] = Σ_i q[i]·rows[r*stride+i] for r = 0..3 and
+// i < len(q). len(q) must be a multiple of 8 and rows must hold
+// 3*stride+len(q) values.
+//
+//go:noescape
+func dot4AVX2(q, rows []float32, stride int, out *[4]float32)

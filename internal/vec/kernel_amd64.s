@@ -131,3 +131,72 @@ l2done:
 	VZEROUPPER
 	MOVSS X0, ret+48(FP)
 	RET
+
+// func dot4AVX2(q, rows []float32, stride int, out *[4]float32)
+//
+// out[r] = Σ_i q[i]·rows[r*stride+i] for r = 0..3 and i < len(q); len(q)
+// is a multiple of 8. Each 8-lane chunk of q is loaded once for the four
+// rows, and two accumulators per row keep eight FMA chains in flight.
+TEXT ·dot4AVX2(SB), NOSPLIT, $0-64
+	MOVQ   q_base+0(FP), SI
+	MOVQ   q_len+8(FP), CX
+	MOVQ   rows_base+24(FP), DI
+	MOVQ   stride+48(FP), AX
+	MOVQ   out+56(FP), DX
+	LEAQ   (DI)(AX*4), R8
+	LEAQ   (R8)(AX*4), R9
+	LEAQ   (R9)(AX*4), R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+d4x16:
+	CMPQ        CX, $16
+	JLT         d4x8
+	VMOVUPS     (SI), Y8
+	VMOVUPS     32(SI), Y9
+	VFMADD231PS (DI), Y8, Y0
+	VFMADD231PS 32(DI), Y9, Y1
+	VFMADD231PS (R8), Y8, Y2
+	VFMADD231PS 32(R8), Y9, Y3
+	VFMADD231PS (R9), Y8, Y4
+	VFMADD231PS 32(R9), Y9, Y5
+	VFMADD231PS (R10), Y8, Y6
+	VFMADD231PS 32(R10), Y9, Y7
+	ADDQ        $64, SI
+	ADDQ        $64, DI
+	ADDQ        $64, R8
+	ADDQ        $64, R9
+	ADDQ        $64, R10
+	SUBQ        $16, CX
+	JMP         d4x16
+
+d4x8:
+	CMPQ        CX, $8
+	JLT         d4reduce
+	VMOVUPS     (SI), Y8
+	VFMADD231PS (DI), Y8, Y0
+	VFMADD231PS (R8), Y8, Y2
+	VFMADD231PS (R9), Y8, Y4
+	VFMADD231PS (R10), Y8, Y6
+
+d4reduce:
+	// Rows a, b, c, d in Y0, Y2, Y4, Y6; two horizontal adds leave
+	// [a b c d] partial sums in each 128-bit lane.
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y5, Y4, Y4
+	VADDPS       Y7, Y6, Y6
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y6, Y4, Y4
+	VHADDPS      Y4, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVUPS      X0, (DX)
+	VZEROUPPER
+	RET

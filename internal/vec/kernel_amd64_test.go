@@ -49,3 +49,29 @@ func TestGenericPath(t *testing.T) {
 	TestExact(t)
 	TestBatch(t)
 }
+
+// TestDotRows4MatchesGeneric checks the four-row kernel, through DotBatch,
+// against the Go twin for widths with and without a tail of fewer than 8.
+func TestDotRows4MatchesGeneric(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("CPU lacks AVX2+FMA")
+	}
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, dim := range []int{1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 100, 128, 129, 768} {
+		for _, rows := range []int{0, 1, 3, 4, 5, 8, 11} {
+			q, data := randVec(r, dim), randVec(r, dim*rows)
+			out := make([]float32, rows+1)
+			out[rows] = 42 // past the rows: untouched
+			DotBatch(q, data, dim, out)
+			for i := range rows {
+				row := data[i*dim : (i+1)*dim]
+				if want := dotGeneric(q, row); !near(out[i], float64(want), absScale(q, row), dim) {
+					t.Errorf("dim %d rows %d: out[%d] = %v; generic %v", dim, rows, i, out[i], want)
+				}
+			}
+			if out[rows] != 42 {
+				t.Errorf("dim %d rows %d: wrote past the rows", dim, rows)
+			}
+		}
+	}
+}

@@ -17,5 +17,8 @@ func dot(x, y []float32) float32 { return dotGeneric(x, y) }
 //	}
 func squaredL2(x, y []float32) float32 { return squaredL2Generic(x, y) }
 
+// dotRows4 handles no rows without the assembly kernels.
+func dotRows4(q, data []float32, out []float32) int { return 0 }
+
 // Accelerated reports whether an assembly kernel is in use.
 func Accelerated() bool { return false }

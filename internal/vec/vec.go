@@ -95,7 +95,8 @@ func AXPY(a float32, x, y []float32) {
 func DotBatch(q, data []float32, dim int, out []float32) {
 	rows := checkBatch(q, data, dim, out)
 	out = out[:rows]
-	for i := range out {
+	// Four rows per kernel call share the loads of q.
+	for i := dotRows4(q, data[:rows*dim], out); i < rows; i++ {
 		out[i] = dot(q, data[i*dim:(i+1)*dim:(i+1)*dim])
 	}
 }

@@ -165,7 +165,8 @@ func TestBatch(t *testing.T) {
 			SquaredL2Batch(q, data, dim, l2s)
 			for i := 0; i < rows; i++ {
 				row := data[i*dim : (i+1)*dim]
-				if got, want := dots[i], Dot(q, row); got != want {
+				// Summed in another order than Dot: equal up to rounding.
+				if got, want := dots[i], Dot(q, row); !near(got, float64(want), absScale(q, row), dim) {
 					t.Errorf("DotBatch(dim=%d)[%d] = %v; want %v", dim, i, got, want)
 				}
 				if got, want := l2s[i], SquaredL2(q, row); got != want {
