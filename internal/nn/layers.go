@@ -1,10 +1,10 @@
 package nn
 
 import (
-	"math"
-
 	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
+	gnn "github.com/gomlx/gomlx/ml/nn"
 )
 
 // Dense applies x·kernel + bias over the last axis of x: kernel is
@@ -25,13 +25,12 @@ func Dense(scope *model.Scope, x *Node, out int, bias bool) *Node {
 // then scales by "gain" and shifts by "bias".
 func LayerNorm(scope *model.Scope, x *Node, eps float64) *Node {
 	d := x.Shape().Dim(-1)
-	mean := ReduceAndKeep(x, ReduceMean, -1)
-	centered := Sub(x, mean)
-	variance := ReduceAndKeep(Square(centered), ReduceMean, -1)
-	y := Div(centered, Sqrt(AddScalar(variance, eps)))
 	g := x.Graph()
-	y = MulLast(y, Param(scope, "gain", InitOnes, d).NodeValue(g))
-	return AddLast(y, Param(scope, "bias", InitZeros, d).NodeValue(g))
+	gain := Param(scope, "gain", InitOnes, d).NodeValue(g)
+	bias := Param(scope, "bias", InitZeros, d).NodeValue(g)
+	// GoMLX's LayerNorm runs the backend's fused op where there is one (the
+	// pure-Go backend) and the same decomposition as before elsewhere.
+	return gnn.LayerNorm(x, []int{-1}, eps, gain, bias, nil)
 }
 
 // Activation names a pointwise nonlinearity.
@@ -49,7 +48,8 @@ func (a Activation) Apply(x *Node) *Node {
 	if a == QuickGELU {
 		return Mul(x, Sigmoid(MulScalar(x, 1.702)))
 	}
-	return Mul(MulScalar(x, 0.5), OnePlus(Erf(MulScalar(x, 1/math.Sqrt2))))
+	// Exact GELU, x·Φ(x); fused on backends that have it.
+	return activation.Gelu(x)
 }
 
 // MLP is the transformer feed-forward block: fc1 → activation → fc2.
