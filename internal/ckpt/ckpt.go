@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"os"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -92,6 +93,19 @@ func Save(w io.Writer, store *model.Store, keep func(path string) bool) error {
 		return fmt.Errorf("ckpt: write: %w", err)
 	}
 	return binary.Write(w, binary.LittleEndian, crc.Sum32())
+}
+
+// LoadFile is Load from the file at path; its errors name the file.
+func LoadFile(path string, store *model.Store) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := Load(f, store); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
 
 // Load reads a checkpoint from r into store, creating or replacing each

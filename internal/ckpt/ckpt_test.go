@@ -3,6 +3,9 @@ package ckpt
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/core/tensors"
@@ -126,4 +129,19 @@ func equal(a, b []float32) bool {
 		}
 	}
 	return true
+}
+
+// TestLoadFile checks that errors of LoadFile name the file.
+func TestLoadFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.ckpt")
+	if err := os.WriteFile(path, []byte("not a checkpoint"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := LoadFile(path, model.NewStore())
+	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), path) {
+		t.Errorf("LoadFile(garbage) = %v; want ErrFormat naming %s", err, path)
+	}
+	if err := LoadFile(path+".missing", model.NewStore()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("LoadFile(missing) = %v; want ErrNotExist", err)
+	}
 }

@@ -86,13 +86,8 @@ func Load(backend compute.Backend, dir string) (*Model, error) {
 }
 
 func (m *Model) loadWeights(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
+	if err := ckpt.LoadFile(path, m.Vars); err != nil {
 		return fmt.Errorf("decoder: %w", err)
-	}
-	defer f.Close()
-	if err := ckpt.Load(f, m.Vars); err != nil {
-		return fmt.Errorf("decoder: %s: %w", path, err)
 	}
 	return nil
 }

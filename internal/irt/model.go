@@ -198,13 +198,8 @@ func LoadConfig(dir string) (Config, error) {
 }
 
 func (m *Model) loadWeights(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
+	if err := ckpt.LoadFile(path, m.Vars); err != nil {
 		return fmt.Errorf("irt: %w", err)
-	}
-	defer f.Close()
-	if err := ckpt.Load(f, m.Vars); err != nil {
-		return fmt.Errorf("irt: %s: %w", path, err)
 	}
 	return nil
 }
@@ -215,14 +210,7 @@ func (m *Model) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("irt: %w", err)
 	}
-	data, err := json.MarshalIndent(m.Config, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := store.WriteFileAtomic(filepath.Join(dir, ConfigFile), func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	}); err != nil {
+	if err := store.WriteJSON(filepath.Join(dir, ConfigFile), m.Config); err != nil {
 		return fmt.Errorf("irt: %w", err)
 	}
 	return store.WriteFileAtomic(filepath.Join(dir, WeightsFile), func(w io.Writer) error {

@@ -103,13 +103,8 @@ func LoadConfig(dir string) (Config, error) {
 }
 
 func (m *Model) loadWeights(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
+	if err := ckpt.LoadFile(path, m.Vars); err != nil {
 		return fmt.Errorf("mrl: %w", err)
-	}
-	defer f.Close()
-	if err := ckpt.Load(f, m.Vars); err != nil {
-		return fmt.Errorf("mrl: %s: %w", path, err)
 	}
 	return nil
 }
@@ -117,14 +112,7 @@ func (m *Model) loadWeights(path string) error {
 // Save writes the configuration and the weights (optimizer state
 // included, so that training can resume) into dir, atomically.
 func (m *Model) Save(dir string) error {
-	data, err := json.MarshalIndent(m.Config, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := store.WriteFileAtomic(filepath.Join(dir, ConfigFile), func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	}); err != nil {
+	if err := store.WriteJSON(filepath.Join(dir, ConfigFile), m.Config); err != nil {
 		return fmt.Errorf("mrl: %w", err)
 	}
 	if err := store.WriteFileAtomic(filepath.Join(dir, WeightsFile), func(w io.Writer) error {
