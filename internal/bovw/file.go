@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/irgen/irgen/internal/iox"
 	"hash/crc32"
 	"io"
 	"math"
@@ -54,7 +55,7 @@ func (ix *Index) WriteTo(w io.Writer) (int64, error) {
 	if err := ix.check(); err != nil {
 		return 0, err
 	}
-	cw := &countWriter{w: w}
+	cw := &iox.CountWriter{W: w}
 	bw := bufio.NewWriterSize(cw, 1<<16)
 	crc := crc32.New(castagnoli)
 	out := io.MultiWriter(bw, crc)
@@ -82,10 +83,10 @@ func (ix *Index) WriteTo(w io.Writer) (int64, error) {
 	}
 	out.Write(buf)
 	if err := binary.Write(bw, binary.LittleEndian, crc.Sum32()); err != nil {
-		return cw.n, err
+		return cw.N, err
 	}
 	err = bw.Flush()
-	return cw.n, err
+	return cw.N, err
 }
 
 func appendFloats(b []byte, v []float32) []byte {
@@ -123,60 +124,60 @@ func (ix *Index) check() error {
 // ReadFrom replaces ix with the index read from r, checking its version,
 // sizes and checksum.
 func (ix *Index) ReadFrom(r io.Reader) (int64, error) {
-	cr := &countReader{r: bufio.NewReaderSize(r, 1<<16)}
+	cr := &iox.CountReader{R: bufio.NewReaderSize(r, 1<<16)}
 	crc := crc32.New(castagnoli)
 	d := &decoder{r: io.TeeReader(cr, crc)}
 	var hdr header
 	head := d.read(16)
 	if d.err == nil && string(head[:8]) != magic {
-		return cr.n, fmt.Errorf("%w: bad magic", ErrFormat)
+		return cr.N, fmt.Errorf("%w: bad magic", ErrFormat)
 	}
 	if d.err == nil {
 		if v := binary.LittleEndian.Uint32(head[8:]); v != version {
-			return cr.n, fmt.Errorf("%w: %d (this irgen reads %d)", ErrVersion, v, version)
+			return cr.N, fmt.Errorf("%w: %d (this irgen reads %d)", ErrVersion, v, version)
 		}
 		n := binary.LittleEndian.Uint32(head[12:])
 		if n > maxHeader {
-			return cr.n, fmt.Errorf("%w: header of %d bytes", ErrFormat, n)
+			return cr.N, fmt.Errorf("%w: header of %d bytes", ErrFormat, n)
 		}
 		if raw := d.read(int(n)); d.err == nil {
 			if err := json.Unmarshal(raw, &hdr); err != nil {
-				return cr.n, fmt.Errorf("%w: header: %v", ErrFormat, err)
+				return cr.N, fmt.Errorf("%w: header: %v", ErrFormat, err)
 			}
 		}
 	}
 	if d.err != nil {
-		return cr.n, d.fail()
+		return cr.N, d.fail()
 	}
 	if err := hdr.Config.Validate(); err != nil {
-		return cr.n, fmt.Errorf("%w: %w", ErrFormat, err)
+		return cr.N, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
 	if hdr.K != hdr.Config.K || hdr.Dim != sift.DescriptorLen || hdr.Images < 0 || hdr.Images >= maxImages {
-		return cr.n, fmt.Errorf("%w: k %d, dim %d, %d images", ErrFormat, hdr.K, hdr.Dim, hdr.Images)
+		return cr.N, fmt.Errorf("%w: k %d, dim %d, %d images", ErrFormat, hdr.K, hdr.Dim, hdr.Images)
 	}
 	words := d.floats(hdr.K * hdr.Dim)
 	idf := d.floats(hdr.K)
 	if d.err != nil {
-		return cr.n, d.fail()
+		return cr.N, d.fail()
 	}
 	for _, v := range append(append([]float32(nil), words...), idf...) {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return cr.n, fmt.Errorf("%w: non-finite value", ErrFormat)
+			return cr.N, fmt.Errorf("%w: non-finite value", ErrFormat)
 		}
 	}
 	out := Index{Config: hdr.Config, IDF: idf, GalleryDigest: hdr.GalleryDigest, Start: make([]int, 1, min(hdr.Images, 1<<20)+1)}
 	for range hdr.Images {
 		b := d.read(4)
 		if d.err != nil {
-			return cr.n, d.fail()
+			return cr.N, d.fail()
 		}
 		nnz := binary.LittleEndian.Uint32(b)
 		if nnz > uint32(hdr.K) {
-			return cr.n, fmt.Errorf("%w: %d words in an image of a %d-word vocabulary", ErrFormat, nnz, hdr.K)
+			return cr.N, fmt.Errorf("%w: %d words in an image of a %d-word vocabulary", ErrFormat, nnz, hdr.K)
 		}
 		b = d.read(8 * int(nnz))
 		if d.err != nil {
-			return cr.n, d.fail()
+			return cr.N, d.fail()
 		}
 		for j := range int(nnz) {
 			out.Word = append(out.Word, binary.LittleEndian.Uint32(b[8*j:]))
@@ -187,20 +188,20 @@ func (ix *Index) ReadFrom(r io.Reader) (int64, error) {
 	want := crc.Sum32()
 	var tail [4]byte
 	if _, err := io.ReadFull(cr, tail[:]); err != nil {
-		return cr.n, fmt.Errorf("%w: missing checksum: %v", ErrFormat, err)
+		return cr.N, fmt.Errorf("%w: missing checksum: %v", ErrFormat, err)
 	}
 	if got := binary.LittleEndian.Uint32(tail[:]); got != want {
-		return cr.n, fmt.Errorf("%w: checksum %08x, want %08x", ErrFormat, got, want)
+		return cr.N, fmt.Errorf("%w: checksum %08x, want %08x", ErrFormat, got, want)
 	}
 	var err error
 	if out.Vocab, err = NewVocabulary(words); err != nil {
-		return cr.n, fmt.Errorf("%w: %w", ErrFormat, err)
+		return cr.N, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
 	if err := out.check(); err != nil {
-		return cr.n, err
+		return cr.N, err
 	}
 	*ix = out
-	return cr.n, nil
+	return cr.N, nil
 }
 
 type decoder struct {
@@ -245,26 +246,4 @@ func (d *decoder) fail() error {
 		return fmt.Errorf("%w: truncated", ErrFormat)
 	}
 	return d.err
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }

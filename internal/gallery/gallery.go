@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/irgen/irgen/internal/iox"
 	"hash/crc32"
 	"io"
 	"math"
@@ -107,7 +108,7 @@ func (g *Gallery) WriteTo(w io.Writer) (int64, error) {
 		return 0, err
 	}
 	crc := crc32.New(table)
-	cw := &countWriter{w: w}
+	cw := &iox.CountWriter{W: w}
 	bw := bufio.NewWriter(io.MultiWriter(cw, crc))
 	bw.WriteString(magic)
 	binary.Write(bw, binary.LittleEndian, [2]uint32{version, uint32(len(head))})
@@ -116,83 +117,61 @@ func (g *Gallery) WriteTo(w io.Writer) (int64, error) {
 	binary.Write(bw, binary.LittleEndian, g.Codes)
 	binary.Write(bw, binary.LittleEndian, g.Features)
 	if err := bw.Flush(); err != nil {
-		return cw.n, fmt.Errorf("gallery: write: %w", err)
+		return cw.N, fmt.Errorf("gallery: write: %w", err)
 	}
 	err = binary.Write(cw, binary.LittleEndian, crc.Sum32())
-	return cw.n, err
+	return cw.N, err
 }
 
 // ReadFrom replaces g with the gallery read from r.
 func (g *Gallery) ReadFrom(r io.Reader) (int64, error) {
 	crc := crc32.New(table)
-	cr := &countReader{r: bufio.NewReader(r)}
+	cr := &iox.CountReader{R: bufio.NewReader(r)}
 	tr := io.TeeReader(cr, crc)
 	var pre [16]byte
 	if _, err := io.ReadFull(tr, pre[:]); err != nil {
-		return cr.n, fmt.Errorf("%w: header: %v", ErrFormat, err)
+		return cr.N, fmt.Errorf("%w: header: %v", ErrFormat, err)
 	}
 	if string(pre[:8]) != magic {
-		return cr.n, fmt.Errorf("%w: bad magic", ErrFormat)
+		return cr.N, fmt.Errorf("%w: bad magic", ErrFormat)
 	}
 	if v := binary.LittleEndian.Uint32(pre[8:]); v != version {
-		return cr.n, fmt.Errorf("%w %d (this build reads %d)", ErrVersion, v, version)
+		return cr.N, fmt.Errorf("%w %d (this build reads %d)", ErrVersion, v, version)
 	}
 	hl := binary.LittleEndian.Uint32(pre[12:])
 	if hl > maxHeader {
-		return cr.n, fmt.Errorf("%w: header of %d bytes", ErrFormat, hl)
+		return cr.N, fmt.Errorf("%w: header of %d bytes", ErrFormat, hl)
 	}
 	head := make([]byte, hl)
 	if _, err := io.ReadFull(tr, head); err != nil {
-		return cr.n, fmt.Errorf("%w: header: %v", ErrFormat, err)
+		return cr.N, fmt.Errorf("%w: header: %v", ErrFormat, err)
 	}
 	var h header
 	if err := json.Unmarshal(head, &h); err != nil {
-		return cr.n, fmt.Errorf("%w: header: %v", ErrFormat, err)
+		return cr.N, fmt.Errorf("%w: header: %v", ErrFormat, err)
 	}
 	n := len(h.Keys)
 	if h.Dim <= 0 || h.M <= 0 || h.Dim > 1<<16 || h.M > 64 || int64(n)*int64(h.Dim+h.M+1)*4 > math.MaxInt32*8 {
-		return cr.n, fmt.Errorf("%w: %d images of dim %d, M %d", ErrFormat, n, h.Dim, h.M)
+		return cr.N, fmt.Errorf("%w: %d images of dim %d, M %d", ErrFormat, n, h.Dim, h.M)
 	}
 	out := Gallery{Dim: h.Dim, M: h.M, L: h.L, Classes: h.Classes, Keys: h.Keys,
 		Labels: make([]int32, n), Codes: make([]int32, n*h.M), Features: make([]float32, n*h.Dim)}
 	for _, part := range []any{out.Labels, out.Codes, out.Features} {
 		if err := binary.Read(tr, binary.LittleEndian, part); err != nil {
-			return cr.n, fmt.Errorf("%w: truncated: %v", ErrFormat, err)
+			return cr.N, fmt.Errorf("%w: truncated: %v", ErrFormat, err)
 		}
 	}
 	want := crc.Sum32()
 	var got uint32
 	if err := binary.Read(cr, binary.LittleEndian, &got); err != nil {
-		return cr.n, fmt.Errorf("%w: checksum missing: %v", ErrFormat, err)
+		return cr.N, fmt.Errorf("%w: checksum missing: %v", ErrFormat, err)
 	}
 	if got != want {
-		return cr.n, fmt.Errorf("%w: checksum mismatch", ErrFormat)
+		return cr.N, fmt.Errorf("%w: checksum mismatch", ErrFormat)
 	}
 	if err := out.Check(); err != nil {
-		return cr.n, err
+		return cr.N, err
 	}
 	*g = out
-	return cr.n, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
+	return cr.N, nil
 }

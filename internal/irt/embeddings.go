@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/irgen/irgen/internal/iox"
 	"hash/crc32"
 	"io"
 	"math"
@@ -64,7 +65,7 @@ func (e *Embeddings) WriteTo(w io.Writer) (int64, error) {
 		return 0, fmt.Errorf("irt: %d values of dim %d", len(e.Data), e.Dim)
 	}
 	crc := crc32.New(crcTable)
-	cw := &countWriter{w: io.MultiWriter(w, crc)}
+	cw := &iox.CountWriter{W: io.MultiWriter(w, crc)}
 	bw := bufio.NewWriter(cw)
 	bw.WriteString(embMagic)
 	for _, v := range []uint32{embVersion, uint32(e.Len()), uint32(e.Dim), uint32(len(e.Gallery))} {
@@ -77,22 +78,11 @@ func (e *Embeddings) WriteTo(w io.Writer) (int64, error) {
 		bw.Write(b[:])
 	}
 	if err := bw.Flush(); err != nil {
-		return cw.n, err
+		return cw.N, err
 	}
 	binary.LittleEndian.PutUint32(b[:], crc.Sum32())
 	n, err := w.Write(b[:])
-	return cw.n + int64(n), err
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return cw.N + int64(n), err
 }
 
 // ReadEmbeddings reads embeddings written by WriteTo, rejecting unknown

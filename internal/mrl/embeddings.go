@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/irgen/irgen/internal/iox"
 	"hash/crc32"
 	"io"
 	"math"
@@ -79,7 +80,7 @@ func (e *Embeddings) WriteTo(w io.Writer) (int64, error) {
 		return 0, err
 	}
 	crc := crc32.New(crcTable)
-	cw := &countWriter{w: w}
+	cw := &iox.CountWriter{W: w}
 	bw := bufio.NewWriter(io.MultiWriter(cw, crc))
 	bw.WriteString(embMagic)
 	binary.Write(bw, binary.LittleEndian, [3]uint32{embVersion, uint32(e.N), uint32(e.Dim)})
@@ -89,42 +90,42 @@ func (e *Embeddings) WriteTo(w io.Writer) (int64, error) {
 	}
 	binary.Write(bw, binary.LittleEndian, e.Data)
 	if err := bw.Flush(); err != nil {
-		return cw.n, fmt.Errorf("mrl: write embeddings: %w", err)
+		return cw.N, fmt.Errorf("mrl: write embeddings: %w", err)
 	}
 	if err := binary.Write(cw, binary.LittleEndian, crc.Sum32()); err != nil {
-		return cw.n, fmt.Errorf("mrl: write embeddings: %w", err)
+		return cw.N, fmt.Errorf("mrl: write embeddings: %w", err)
 	}
-	return cw.n, nil
+	return cw.N, nil
 }
 
 // ReadFrom reads embeddings written by WriteTo, replacing e.
 func (e *Embeddings) ReadFrom(r io.Reader) (int64, error) {
 	crc := crc32.New(crcTable)
-	cr := &countReader{r: bufio.NewReader(r)}
+	cr := &iox.CountReader{R: bufio.NewReader(r)}
 	tr := io.TeeReader(cr, crc)
 	var head [8 + 12]byte
 	if _, err := io.ReadFull(tr, head[:]); err != nil {
-		return cr.n, fmt.Errorf("%w: header: %v", ErrFormat, err)
+		return cr.N, fmt.Errorf("%w: header: %v", ErrFormat, err)
 	}
 	if string(head[:8]) != embMagic {
-		return cr.n, fmt.Errorf("%w: bad magic %q", ErrFormat, head[:8])
+		return cr.N, fmt.Errorf("%w: bad magic %q", ErrFormat, head[:8])
 	}
 	if v := binary.LittleEndian.Uint32(head[8:]); v != embVersion {
-		return cr.n, fmt.Errorf("%w %d (this build reads %d)", ErrVersion, v, embVersion)
+		return cr.N, fmt.Errorf("%w %d (this build reads %d)", ErrVersion, v, embVersion)
 	}
 	n, dim := int(binary.LittleEndian.Uint32(head[12:])), int(binary.LittleEndian.Uint32(head[16:]))
 	if dim == 0 || uint64(n)*uint64(dim) > maxEmbValues {
-		return cr.n, fmt.Errorf("%w: %d rows of dim %d", ErrFormat, n, dim)
+		return cr.N, fmt.Errorf("%w: %d rows of dim %d", ErrFormat, n, dim)
 	}
 	var digests [2]string
 	for i := range digests {
 		var l [1]byte
 		if _, err := io.ReadFull(tr, l[:]); err != nil {
-			return cr.n, fmt.Errorf("%w: digest: %v", ErrFormat, err)
+			return cr.N, fmt.Errorf("%w: digest: %v", ErrFormat, err)
 		}
 		s := make([]byte, l[0])
 		if _, err := io.ReadFull(tr, s); err != nil {
-			return cr.n, fmt.Errorf("%w: digest: %v", ErrFormat, err)
+			return cr.N, fmt.Errorf("%w: digest: %v", ErrFormat, err)
 		}
 		digests[i] = string(s)
 	}
@@ -135,7 +136,7 @@ func (e *Embeddings) ReadFrom(r io.Reader) (int64, error) {
 	for left := n * dim * 4; left > 0; {
 		chunk := buf[:min(left, len(buf))]
 		if _, err := io.ReadFull(tr, chunk); err != nil {
-			return cr.n, fmt.Errorf("%w: values: %v", ErrFormat, err)
+			return cr.N, fmt.Errorf("%w: values: %v", ErrFormat, err)
 		}
 		for off := 0; off < len(chunk); off += 4 {
 			data = append(data, math.Float32frombits(binary.LittleEndian.Uint32(chunk[off:])))
@@ -145,37 +146,15 @@ func (e *Embeddings) ReadFrom(r io.Reader) (int64, error) {
 	want := crc.Sum32()
 	var sum [4]byte
 	if _, err := io.ReadFull(cr, sum[:]); err != nil {
-		return cr.n, fmt.Errorf("%w: checksum: %v", ErrFormat, err)
+		return cr.N, fmt.Errorf("%w: checksum: %v", ErrFormat, err)
 	}
 	if binary.LittleEndian.Uint32(sum[:]) != want {
-		return cr.n, fmt.Errorf("%w: checksum mismatch", ErrFormat)
+		return cr.N, fmt.Errorf("%w: checksum mismatch", ErrFormat)
 	}
 	out := Embeddings{N: n, Dim: dim, Keys: digests[0], Model: digests[1], Data: data}
 	if err := out.check(); err != nil {
-		return cr.n, err
+		return cr.N, err
 	}
 	*e = out
-	return cr.n, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
+	return cr.N, nil
 }

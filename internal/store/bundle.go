@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/irgen/irgen/internal/iox"
 	"io"
 	"io/fs"
 	"os"
@@ -112,11 +113,11 @@ func (b *Bundle) WriteFile(rel string, write func(w io.Writer) error) error {
 	var info FileInfo
 	err := WriteFileAtomic(path, func(w io.Writer) error {
 		h := sha256.New()
-		cw := &countWriter{w: io.MultiWriter(w, h)}
+		cw := &iox.CountWriter{W: io.MultiWriter(w, h)}
 		if err := write(cw); err != nil {
 			return err
 		}
-		info = FileInfo{SHA256: hex.EncodeToString(h.Sum(nil)), Size: cw.n}
+		info = FileInfo{SHA256: hex.EncodeToString(h.Sum(nil)), Size: cw.N}
 		return nil
 	})
 	if err != nil {
@@ -246,16 +247,4 @@ func (b *Bundle) Save() error {
 		_, err := w.Write(data)
 		return err
 	})
-}
-
-// countWriter counts the bytes written through it.
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
