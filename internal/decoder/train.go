@@ -2,7 +2,6 @@ package decoder
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -77,12 +76,7 @@ func (p *Pairs) target(i int, rng *rand.Rand, dst []int32) {
 	copy(dst, ids[k*p.M:(k+1)*p.M])
 }
 
-type state struct {
-	Train   TrainConfig `json:"train"`
-	Done    int         `json:"done_steps"`
-	Steps   int         `json:"steps"`
-	Seconds float64     `json:"seconds"`
-}
+type state = train.State[TrainConfig]
 
 // Trained reports whether the decoder in dir finished training.
 func Trained(dir string) bool {
@@ -101,12 +95,7 @@ func Seconds(dir string) float64 {
 }
 
 func readState(dir string) (state, error) {
-	var st state
-	data, err := os.ReadFile(filepath.Join(dir, StateFile))
-	if err != nil {
-		return st, err
-	}
-	return st, json.Unmarshal(data, &st)
+	return train.ReadState[TrainConfig](filepath.Join(dir, StateFile))
 }
 
 // Train trains m on pairs from src, saving into dir and resuming an

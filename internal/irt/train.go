@@ -76,12 +76,7 @@ func (tc TrainConfig) MemorySize(n int) int {
 	return max(k, tc.Batch)
 }
 
-type state struct {
-	Train   TrainConfig `json:"train"`
-	Done    int         `json:"done_steps"`
-	Steps   int         `json:"steps"`
-	Seconds float64     `json:"seconds"`
-}
+type state = train.State[TrainConfig]
 
 // Trained reports whether the model in dir finished training.
 func Trained(dir string) bool {
@@ -97,12 +92,7 @@ func Seconds(dir string) float64 {
 }
 
 func readState(dir string) (state, error) {
-	var st state
-	data, err := os.ReadFile(filepath.Join(dir, StateFile))
-	if err != nil {
-		return st, err
-	}
-	return st, json.Unmarshal(data, &st)
+	return train.ReadState[TrainConfig](filepath.Join(dir, StateFile))
 }
 
 // Train fine-tunes m on the labelled images of src with the contrastive

@@ -55,12 +55,7 @@ func (tc TrainConfig) Validate() error {
 	return nil
 }
 
-type state struct {
-	Train   TrainConfig `json:"train"`
-	Done    int         `json:"done_steps"`
-	Steps   int         `json:"steps"`
-	Seconds float64     `json:"seconds"`
-}
+type state = train.State[TrainConfig]
 
 // Trained reports whether the MRL model in dir finished training.
 func Trained(dir string) bool {
@@ -79,12 +74,7 @@ func Seconds(dir string) float64 {
 }
 
 func readState(dir string) (state, error) {
-	var st state
-	data, err := os.ReadFile(filepath.Join(dir, StateFile))
-	if err != nil {
-		return st, err
-	}
-	return st, json.Unmarshal(data, &st)
+	return train.ReadState[TrainConfig](filepath.Join(dir, StateFile))
 }
 
 // Train trains m with the Matryoshka loss on the images of src, saving

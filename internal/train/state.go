@@ -1,0 +1,26 @@
+package train
+
+import (
+	"encoding/json"
+	"os"
+)
+
+// State is what a training run records with each checkpoint, to resume
+// and to report: its settings C, the steps done out of Steps, and the
+// seconds spent over all resumed runs.
+type State[C any] struct {
+	Train   C       `json:"train"`
+	Done    int     `json:"done_steps"`
+	Steps   int     `json:"steps"`
+	Seconds float64 `json:"seconds"`
+}
+
+// ReadState reads the State saved as JSON at path.
+func ReadState[C any](path string) (State[C], error) {
+	var st State[C]
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return st, err
+	}
+	return st, json.Unmarshal(data, &st)
+}
