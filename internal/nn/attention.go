@@ -95,7 +95,8 @@ func attend(q, k, v, mask *Node) *Node {
 // attendHeads is attend for q [B, H, T, dh] and k, v [B, H, S, dh].
 func attendHeads(q, k, v, mask *Node) *Node {
 	b, h, t, dh := q.Shape().Dim(0), q.Shape().Dim(1), q.Shape().Dim(2), q.Shape().Dim(3)
-	logits := MulScalar(Einsum("bhtd,bhsd->bhts", q, k), 1/math.Sqrt(float64(dh)))
+	// Scaling q instead of the logits multiplies T·dh numbers, not T·S.
+	logits := Einsum("bhtd,bhsd->bhts", MulScalar(q, 1/math.Sqrt(float64(dh))), k)
 	if mask != nil {
 		logits = Add(logits, mask)
 	}

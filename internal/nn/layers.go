@@ -1,10 +1,12 @@
 package nn
 
 import (
+	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
 	gnn "github.com/gomlx/gomlx/ml/nn"
+	"github.com/irgen/irgen/internal/backend"
 )
 
 // Dense applies x·kernel + bias over the last axis of x: kernel is
@@ -12,6 +14,12 @@ import (
 func Dense(scope *model.Scope, x *Node, out int, bias bool) *Node {
 	in := x.Shape().Dim(-1)
 	kernel := Param(scope, "kernel", InitXavier, in, out).NodeValue(x.Graph())
+	if bias && backend.IsGo(x.Graph().Backend()) {
+		// The pure-Go backend adds the bias in place on the matmul's
+		// output (FusedDense); a separate broadcast Add costs another pass.
+		b := Param(scope, "bias", InitZeros, out).NodeValue(x.Graph())
+		return gnn.Dense(x, kernel, b, compute.DenseLayoutInputOutputs)
+	}
 	dims := x.Shape().Clone().Dimensions
 	dims[len(dims)-1] = out
 	y := Reshape(MatMul(Reshape(x, -1, in), kernel), dims...)

@@ -71,3 +71,65 @@ func TestLayerNormGELU(t *testing.T) {
 		}
 	}
 }
+
+// TestDense checks Dense over a rank-3 input (fused with the bias on the
+// pure-Go backend) and the gradients of Σ c·y with respect to the input,
+// kernel and bias against float64 formulas.
+func TestDense(t *testing.T) {
+	be, err := backend.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const b, s, in, out = 2, 3, 4, 5
+	r := rand.New(rand.NewPCG(3, 4))
+	randn := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	x, k, bias, c := randn(b*s*in), randn(in*out), randn(out), randn(b*s*out)
+	exec := model.MustNewExec(be, model.NewStore(), func(scope *model.Scope, x, c *Node) []*Node {
+		ds := scope.In("dense")
+		kv := ds.VariableWithValue("kernel", tensors.FromFlatDataAndDimensions(k, in, out))
+		bv := ds.VariableWithValue("bias", tensors.FromFlatDataAndDimensions(bias, out))
+		y := Dense(ds, x, out, true)
+		g := x.Graph()
+		grads := Gradient(ReduceAllSum(Mul(y, c)), x, kv.NodeValue(g), bv.NodeValue(g))
+		return append([]*Node{y}, grads...)
+	})
+	res := exec.MustExec(tensors.FromFlatDataAndDimensions(x, b, s, in), tensors.FromFlatDataAndDimensions(c, b, s, out))
+	if dims := res[0].Shape().Dimensions; len(dims) != 3 || dims[0] != b || dims[1] != s || dims[2] != out {
+		t.Fatalf("output shape %v; want [%d %d %d]", dims, b, s, out)
+	}
+	y, gx := tensors.MustCopyFlatData[float32](res[0]), tensors.MustCopyFlatData[float32](res[1])
+	gk, gb := tensors.MustCopyFlatData[float32](res[2]), tensors.MustCopyFlatData[float32](res[3])
+	wantY := make([]float64, b*s*out)
+	wantGX := make([]float64, b*s*in)
+	wantGK := make([]float64, in*out)
+	wantGB := make([]float64, out)
+	for n := range b * s {
+		for o := range out {
+			acc := float64(bias[o])
+			for i := range in {
+				acc += float64(x[n*in+i]) * float64(k[i*out+o])
+				wantGX[n*in+i] += float64(c[n*out+o]) * float64(k[i*out+o])
+				wantGK[i*out+o] += float64(x[n*in+i]) * float64(c[n*out+o])
+			}
+			wantY[n*out+o] = acc
+			wantGB[o] += float64(c[n*out+o])
+		}
+	}
+	for _, cmp := range []struct {
+		name string
+		got  []float32
+		want []float64
+	}{{"y", y, wantY}, {"dx", gx, wantGX}, {"dkernel", gk, wantGK}, {"dbias", gb, wantGB}} {
+		for i, w := range cmp.want {
+			if math.Abs(float64(cmp.got[i])-w) > 1e-5*(1+math.Abs(w)) {
+				t.Errorf("%s[%d] = %v; want %v", cmp.name, i, cmp.got[i], w)
+			}
+		}
+	}
+}
