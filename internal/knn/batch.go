@@ -9,8 +9,22 @@ import (
 	"github.com/irgen/irgen/internal/vec"
 )
 
-// queryTile is how many queries share one pass over each gallery block.
-const queryTile = 16
+// maxTile is the most queries that share one pass over each gallery block:
+// a multiple of the three queries vec.DotTile scores per row load, and with
+// their scores small enough to stay in cache next to the block.
+const maxTile = 36
+
+// tileBlockRows is how many gallery rows a tile of queries scores at a time:
+// about 32 KiB of vectors.
+func tileBlockRows(dim int) int { return max(16, 8192/dim) }
+
+// tileSize spreads nq queries over workers in tiles of a multiple of three,
+// at most maxTile.
+func tileSize(nq, workers int) int {
+	t := (nq + workers - 1) / workers
+	t = (t + 2) / 3 * 3
+	return max(3, min(maxTile, t))
+}
 
 // SearchBatch searches every row of the flat row-major query matrix qs and
 // returns one best-first result list per query. It spreads tiles of queries
@@ -46,24 +60,25 @@ func (ix *Index) SearchBatchExclude(qs []float32, k, workers int, exclude func(q
 	out := make([][]Result, nq)
 	per := min(k, len(ix.deleted)-ix.ndel)
 	backing := make([]Result, nq*per)
-	ntiles := (nq + queryTile - 1) / queryTile
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	tile := tileSize(nq, workers)
+	ntiles := (nq + tile - 1) / tile
 	workers = min(workers, ntiles)
 
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			var tops [queryTile]TopK
-			scores := make([]float32, blockRows(dim))
+			tops := make([]TopK, tile)
+			scores := make([]float32, tile*tileBlockRows(dim))
 			for {
 				t := int(next.Add(1)) - 1
 				if t >= ntiles {
 					return
 				}
-				lo, hi := t*queryTile, min((t+1)*queryTile, nq)
+				lo, hi := t*tile, min((t+1)*tile, nq)
 				ix.scanTile(qs, lo, k, tops[:hi-lo], scores, exclude)
 				for j := range hi - lo {
 					qi := lo + j
@@ -77,7 +92,9 @@ func (ix *Index) SearchBatchExclude(qs []float32, k, workers int, exclude func(q
 }
 
 // scanTile scores the len(tops) queries of qs starting at row lo against the
-// gallery block by block.
+// gallery block by block; scores holds len(scores)/tileBlockRows blocks of
+// scores, at least len(tops). Inner
+// products score the whole tile per block in one vec.DotTile call.
 func (ix *Index) scanTile(qs []float32, lo, k int, tops []TopK, scores []float32, exclude func(int, int) bool) {
 	dim := ix.dim
 	n := len(ix.deleted)
@@ -86,13 +103,20 @@ func (ix *Index) scanTile(qs []float32, lo, k int, tops []TopK, scores []float32
 	for j := range tops {
 		tops[j].Reset(min(k, n))
 	}
-	for blo := 0; blo < n; blo += len(scores) {
-		bhi := min(blo+len(scores), n)
+	step := tileBlockRows(dim)
+	for blo := 0; blo < n; blo += step {
+		bhi := min(blo+step, n)
 		block := ix.data[blo*dim : bhi*dim]
-		sc := scores[:bhi-blo]
+		rows := bhi - blo
+		if !neg {
+			vec.DotTile(qs[lo*dim:(lo+len(tops))*dim], block, dim, scores)
+		}
 		for j := range tops {
 			qi := lo + j
-			kernel(qs[qi*dim:(qi+1)*dim], block, dim, sc)
+			sc := scores[j*rows : (j+1)*rows]
+			if neg {
+				kernel(qs[qi*dim:(qi+1)*dim], block, dim, sc)
+			}
 			if exclude == nil {
 				pushBlock(&tops[j], sc, blo, neg, ix.deleted[blo:bhi], ix.ndel > 0, -1)
 				continue

@@ -301,7 +301,7 @@ func TestDelete(t *testing.T) {
 func TestSearchBatch(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, metric := range metrics {
-		const n, dim, nq, k = 1234, 40, 37, 10
+		const n, dim, nq, k = 1234, 40, 100, 10
 		data := randMatrix(r, n, dim)
 		ix := newIndex(t, dim, metric, data)
 		for id := 0; id < n; id += 7 {
@@ -422,7 +422,7 @@ func TestConcurrentSearch(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				if !slices.Equal(got, want[qi]) {
+				if !cmp.Equal(got, want[qi], approxScores) {
 					t.Errorf("concurrent Search(%d) = %v; want %v", qi, got, want[qi])
 					return
 				}

@@ -200,3 +200,88 @@ d4reduce:
 	VMOVUPS      X0, (DX)
 	VZEROUPPER
 	RET
+
+// func dot3x4AVX2(q []float32, qstride int, rows []float32, rstride int, out []float32, ostride int)
+//
+// Y(3r+j) accumulates query j against row r; each step loads the three
+// query chunks once and each row chunk once for 12 FMAs.
+TEXT ·dot3x4AVX2(SB), NOSPLIT, $0-96
+	MOVQ q_base+0(FP), SI
+	MOVQ q_len+8(FP), CX
+	MOVQ qstride+24(FP), R8
+	MOVQ rows_base+32(FP), DI
+	MOVQ rstride+56(FP), R9
+	MOVQ out_base+64(FP), DX
+	SHLQ $2, CX
+	SHLQ $2, R8
+	SHLQ $2, R9
+	LEAQ (SI)(R8*1), R13
+	LEAQ (R13)(R8*1), AX
+	LEAQ (DI)(R9*1), R10
+	LEAQ (R10)(R9*1), R11
+	LEAQ (R11)(R9*1), R12
+	MOVQ ostride+88(FP), R8 // q's stride is no longer needed
+	SHLQ $2, R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	XORQ   BX, BX
+	TESTQ  CX, CX
+	JE     t34reduce
+
+t34loop:
+	VMOVUPS     (SI)(BX*1), Y12
+	VMOVUPS     (R13)(BX*1), Y13
+	VMOVUPS     (AX)(BX*1), Y14
+	VMOVUPS     (DI)(BX*1), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	VMOVUPS     (R10)(BX*1), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	VMOVUPS     (R11)(BX*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y14, Y15, Y8
+	VMOVUPS     (R12)(BX*1), Y15
+	VFMADD231PS Y12, Y15, Y9
+	VFMADD231PS Y13, Y15, Y10
+	VFMADD231PS Y14, Y15, Y11
+	ADDQ        $32, BX
+	CMPQ        BX, CX
+	JLT         t34loop
+
+t34reduce:
+	// Query j's four row sums: two horizontal adds pair the rows, a third
+	// folds them, and the two 128-bit halves are added.
+	VHADDPS      Y3, Y0, Y0
+	VHADDPS      Y9, Y6, Y6
+	VHADDPS      Y6, Y0, Y0
+	VEXTRACTF128 $1, Y0, X6
+	VADDPS       X6, X0, X0
+	VMOVUPS      X0, (DX)
+	VHADDPS      Y4, Y1, Y1
+	VHADDPS      Y10, Y7, Y7
+	VHADDPS      Y7, Y1, Y1
+	VEXTRACTF128 $1, Y1, X7
+	VADDPS       X7, X1, X1
+	VMOVUPS      X1, (DX)(R8*1)
+	VHADDPS      Y5, Y2, Y2
+	VHADDPS      Y11, Y8, Y8
+	VHADDPS      Y8, Y2, Y2
+	VEXTRACTF128 $1, Y2, X8
+	VADDPS       X8, X2, X2
+	VMOVUPS      X2, (DX)(R8*2)
+	VZEROUPPER
+	RET

@@ -48,6 +48,7 @@ func TestGenericPath(t *testing.T) {
 	TestSquaredL2(t)
 	TestExact(t)
 	TestBatch(t)
+	TestDotTile(t)
 }
 
 // TestDotRows4MatchesGeneric checks the four-row kernel, through DotBatch,
