@@ -61,7 +61,8 @@ var buildTags = map[string]string{
 // in is an error that says which build tag adds it.
 //
 // A backend without the Pad op (ONNX Runtime's) gets an emulated one, so
-// that gradients of Slice work; see withPad.
+// that gradients of Slice work, and the pure-Go backend gets its transposes
+// folded away where they can be; see wrap.
 func New(config string) (compute.Backend, error) {
 	config = strings.TrimSpace(config)
 	if config == "" {
@@ -90,7 +91,7 @@ func New(config string) (compute.Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backend: create %q: %w%s", config, err, hint(name))
 	}
-	return withPad(b, false), nil
+	return wrap(b, false, name == gobackend.BackendName), nil
 }
 
 // Names lists the compiled-in backend names, sorted.

@@ -3,183 +3,16 @@ package backend
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/shapes"
 )
 
-// withPad returns b with the Pad op emulated by Concatenate, BroadcastInDim,
-// Reshape and Slice when b lacks it (or always, if force is set).
-//
-// GoMLX's gradient of Slice is a Pad, so without it no model that slices a
-// trainable tensor can be trained: ONNX Runtime's backend
-// (github.com/gomlx/compute-onnx) has no Pad. The wrapper only changes graph
-// building; the buffers and executables it hands out are b's, wrapped only
-// to report the wrapper as their backend.
-func withPad(b compute.Backend, force bool) compute.Backend {
-	if !force && b.Capabilities().Operations[compute.OpTypePad] {
-		return b
-	}
-	return &padBackend{Backend: b, force: force}
-}
-
-type padBackend struct {
-	compute.Backend
-	force bool
-}
-
-// Unwrap returns the backend being wrapped, for code that needs its
-// concrete type (compute-onnx's SaveModel asserts *onnxbackend.Backend).
-func (pb *padBackend) Unwrap() compute.Backend { return pb.Backend }
-
-func (pb *padBackend) Capabilities() compute.Capabilities {
-	c := pb.Backend.Capabilities()
-	ops := make(map[compute.OpType]bool, len(c.Operations)+1)
-	maps.Copy(ops, c.Operations)
-	c.Operations = ops
-	c.Operations[compute.OpTypePad] = true
-	return c
-}
-
-func (pb *padBackend) Builder(name string) compute.Builder {
-	return &padBuilder{Builder: pb.Backend.Builder(name), backend: pb, funcs: map[compute.Function]*padFunction{}}
-}
-
-// Buffers are wrapped too: GoMLX ties each tensor to the backend its
-// buffer reports, and refuses to mix backends.
-
-func (pb *padBackend) wrapBuffer(buf compute.Buffer) compute.Buffer {
-	if buf == nil {
-		return nil
-	}
-	return &padBuffer{Buffer: buf, backend: pb}
-}
-
-func (pb *padBackend) BufferFromFlatData(deviceNum compute.DeviceNum, flat any, shape shapes.Shape) (compute.Buffer, error) {
-	buf, err := pb.Backend.BufferFromFlatData(deviceNum, flat, shape)
-	return pb.wrapBuffer(buf), err
-}
-
-func (pb *padBackend) NewSharedBuffer(deviceNum compute.DeviceNum, shape shapes.Shape) (compute.Buffer, any, error) {
-	buf, flat, err := pb.Backend.NewSharedBuffer(deviceNum, shape)
-	return pb.wrapBuffer(buf), flat, err
-}
-
-type padBuffer struct {
-	compute.Buffer
-	backend *padBackend
-}
-
-func (b *padBuffer) Backend() compute.Backend { return b.backend }
-
-func (b *padBuffer) CopyToDevice(deviceNum compute.DeviceNum) (compute.Buffer, error) {
-	buf, err := b.Buffer.CopyToDevice(deviceNum)
-	return b.backend.wrapBuffer(buf), err
-}
-
-type padExecutable struct {
-	compute.Executable
-	backend *padBackend
-}
-
-func (e *padExecutable) Execute(inputs []compute.Buffer, donate []bool, defaultDevice compute.DeviceNum) ([]compute.Buffer, error) {
-	in := make([]compute.Buffer, len(inputs))
-	for i, buf := range inputs {
-		if w, ok := buf.(*padBuffer); ok {
-			buf = w.Buffer
-		}
-		in[i] = buf
-	}
-	out, err := e.Executable.Execute(in, donate, defaultDevice)
-	for i, buf := range out {
-		out[i] = e.backend.wrapBuffer(buf)
-	}
-	return out, err
-}
-
-// padBuilder wraps every Function it hands out, so that GoMLX calls the
-// emulated Pad, and unwraps Functions passed back to the inner builder.
-type padBuilder struct {
-	compute.Builder
-	backend *padBackend
-	funcs   map[compute.Function]*padFunction
-}
-
-func (pb *padBuilder) Compile() (compute.Executable, error) {
-	e, err := pb.Builder.Compile()
-	if err != nil {
-		return nil, err
-	}
-	return &padExecutable{Executable: e, backend: pb.backend}, nil
-}
-
-func (pb *padBuilder) wrap(f compute.Function) compute.Function {
-	if f == nil {
-		return nil
-	}
-	if w, ok := pb.funcs[f]; ok {
-		return w
-	}
-	w := &padFunction{Function: f, b: pb}
-	pb.funcs[f] = w
-	return w
-}
-
-func (pb *padBuilder) Main() compute.Function { return pb.wrap(pb.Builder.Main()) }
-
-func (pb *padBuilder) NewFunction(name string) (compute.Function, error) {
-	f, err := pb.Builder.NewFunction(name)
-	if err != nil {
-		return nil, err
-	}
-	return pb.wrap(f), nil
-}
-
-type padFunction struct {
-	compute.Function
-	b *padBuilder
-}
-
-func unwrap(f compute.Function) compute.Function {
-	if w, ok := f.(*padFunction); ok {
-		return w.Function
-	}
-	return f
-}
-
-func (pf *padFunction) Builder() compute.Builder { return pf.b }
-func (pf *padFunction) Parent() compute.Function { return pf.b.wrap(pf.Function.Parent()) }
-
-func (pf *padFunction) Closure() (compute.Function, error) {
-	f, err := pf.Function.Closure()
-	if err != nil {
-		return nil, err
-	}
-	return pf.b.wrap(f), nil
-}
-
-func (pf *padFunction) Call(f compute.Function, inputs ...compute.Value) ([]compute.Value, error) {
-	return pf.Function.Call(unwrap(f), inputs...)
-}
-
-func (pf *padFunction) Sort(comparator compute.Function, axis int, isStable bool, inputs ...compute.Value) ([]compute.Value, error) {
-	return pf.Function.Sort(unwrap(comparator), axis, isStable, inputs...)
-}
-
-func (pf *padFunction) While(cond, body compute.Function, initialState ...compute.Value) ([]compute.Value, error) {
-	return pf.Function.While(unwrap(cond), unwrap(body), initialState...)
-}
-
-func (pf *padFunction) If(pred compute.Value, trueBranch, falseBranch compute.Function) ([]compute.Value, error) {
-	return pf.Function.If(pred, unwrap(trueBranch), unwrap(falseBranch))
-}
-
 // Pad implements XLA's Pad: per axis, Interior fill values between
 // elements, then Start before and End after (negative values crop).
-func (pf *padFunction) Pad(x, fill compute.Value, axesConfig ...compute.PadAxis) (compute.Value, error) {
-	if !pf.b.backend.force {
+func (pf *wrapFunction) Pad(x, fill compute.Value, axesConfig ...compute.PadAxis) (compute.Value, error) {
+	if !pf.b.backend.forcePad {
 		v, err := pf.Function.Pad(x, fill, axesConfig...)
 		if !errors.Is(err, compute.ErrNotImplemented) {
 			return v, err
@@ -210,7 +43,7 @@ func (pf *padFunction) Pad(x, fill compute.Value, axesConfig ...compute.PadAxis)
 }
 
 // filled returns fill broadcast to shape.
-func (pf *padFunction) filled(fill compute.Value, shape shapes.Shape) (compute.Value, error) {
+func (pf *wrapFunction) filled(fill compute.Value, shape shapes.Shape) (compute.Value, error) {
 	return pf.BroadcastInDim(fill, shape, nil)
 }
 
@@ -218,7 +51,7 @@ func (pf *padFunction) filled(fill compute.Value, shape shapes.Shape) (compute.V
 // x [..., d, ...] is viewed as [..., d, 1, ...], concatenated with fill
 // [..., d, n, ...], flattened to [..., d·(n+1), ...] and cut to
 // d + (d-1)·n.
-func (pf *padFunction) padInterior(x, fill compute.Value, axis, n int) (compute.Value, error) {
+func (pf *wrapFunction) padInterior(x, fill compute.Value, axis, n int) (compute.Value, error) {
 	shape, err := pf.Shape(x)
 	if err != nil {
 		return nil, err
@@ -253,7 +86,7 @@ func (pf *padFunction) padInterior(x, fill compute.Value, axis, n int) (compute.
 
 // padEdge adds n fill values before (start) or after the elements of axis;
 // a negative n removes -n elements instead.
-func (pf *padFunction) padEdge(x, fill compute.Value, axis, n int, start bool) (compute.Value, error) {
+func (pf *wrapFunction) padEdge(x, fill compute.Value, axis, n int, start bool) (compute.Value, error) {
 	if n == 0 {
 		return x, nil
 	}
@@ -284,7 +117,7 @@ func (pf *padFunction) padEdge(x, fill compute.Value, axis, n int, start bool) (
 }
 
 // sliceAxis returns x[..., from:to, ...] along axis; dims is x's shape.
-func (pf *padFunction) sliceAxis(x compute.Value, dims []int, axis, from, to int) (compute.Value, error) {
+func (pf *wrapFunction) sliceAxis(x compute.Value, dims []int, axis, from, to int) (compute.Value, error) {
 	starts := make([]int, len(dims))
 	limits := slices.Clone(dims)
 	strides := make([]int, len(dims))
