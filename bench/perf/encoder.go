@@ -129,6 +129,7 @@ func runEncoder(o options) (record, error) {
 	case "train":
 		opt := nn.DefaultAdamW(1000, 10)
 		exec, err = model.NewExec(b, store, func(scope *model.Scope, images, labels *Node) *Node {
+			store.SetTraining(images.Graph(), true) // as irgen's trainers do
 			feat := encoder.ClassToken(encoder.Forward(scope.In("encoder"), cfg, images))
 			logits := nn.Dense(scope.In("head"), feat, numClasses, true)
 			loss := ReduceAllMean(Neg(ReduceSum(Mul(OneHot(labels, numClasses, logits.DType()), LogSoftmax(logits, -1)), -1)))

@@ -58,7 +58,7 @@ func stemLayer(scope *model.Scope, c Config, x *Node, out int) *Node {
 	k := nn.Param(scope, "kernel", nn.InitXavier, 9*4*in, out).NodeValue(x.Graph())
 	y := Conv3x3(x, k)
 	y = nn.AddLast(y, nn.Param(scope, "bias", nn.InitZeros, out).NodeValue(x.Graph()))
-	return c.Activation.Apply(nn.LayerNorm(scope.In("norm"), y, c.Eps))
+	return c.Activation.Apply(scope, nn.LayerNorm(scope.In("norm"), y, c.Eps))
 }
 
 // Conv3x3 convolves x [B, H, W, C] with a 3×3 kernel k [9·C, out] (laid

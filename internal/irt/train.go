@@ -159,6 +159,7 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch
 	exec, err := model.NewExec(m.Backend, m.Vars, func(scope *model.Scope, in []*Node) []*Node {
 		s := scope.Store()
 		images, labels := in[0], in[1]
+		s.SetTraining(images.Graph(), true) // see nn.Activation.Apply
 		emb := Embedding(s, "", c, images)
 		var key *Node
 		if tc.Momentum > 0 {

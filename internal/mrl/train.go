@@ -121,6 +121,7 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch
 	opt.Multipliers = map[string]float64{EncoderScope: tc.EncoderLRMult}
 	c := m.Config
 	exec, err := model.NewExec(m.Backend, m.Vars, func(scope *model.Scope, images, labels *Node) []*Node {
+		scope.Store().SetTraining(images.Graph(), true) // see nn.Activation.Apply
 		l := Loss(scope, c, Embed(scope, c, images), labels)
 		lr := opt.Update(scope, l.Total)
 		return append([]*Node{l.Total, l.AccuracyMin, l.AccuracyFull, lr}, l.PerDim...)

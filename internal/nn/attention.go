@@ -15,14 +15,25 @@ import (
 // (use 0 to keep and a large negative value to drop).
 func SelfAttention(scope *model.Scope, x *Node, heads int, mask *Node) *Node {
 	b, t, d := x.Shape().Dim(0), x.Shape().Dim(1), x.Shape().Dim(2)
-	qkv := Dense(scope.In("qkv"), x, 3*d, true)
-	// One transpose to [3, B, H, T, dh]: both attention products then have
-	// their batch axes leading and need no further re-layout.
-	qkv = TransposeAllDims(Reshape(qkv, b, t, 3, heads, d/heads), 2, 0, 3, 1, 4)
-	q := Squeeze(SliceAxis(qkv, 0, AxisElem(0)), 0)
-	k := Squeeze(SliceAxis(qkv, 0, AxisElem(1)), 0)
-	v := Squeeze(SliceAxis(qkv, 0, AxisElem(2)), 0)
-	return Dense(scope.In("out"), attendHeads(q, k, v, mask), d, true)
+	q, k, v := qkvProjection(scope, x)
+	// Heads ahead of positions, [B, H, T, dh]: both attention products then
+	// have their batch axes leading and need no further re-layout.
+	split := func(y *Node) *Node { return TransposeAllDims(Reshape(y, b, t, heads, d/heads), 0, 2, 1, 3) }
+	return Dense(scope.In("out"), attendHeads(split(q), split(k), split(v), mask), d, true)
+}
+
+// qkvProjection projects x [B, T, D] to queries, keys and values, each
+// [B, T, D], with the fused "qkv" variables: kernel [D, 3D] and bias [3D].
+// It slices the variables rather than the [B, T, 3D] projection, so the
+// gradient of the slices pads weight-sized tensors, not activations.
+func qkvProjection(scope *model.Scope, x *Node) (q, k, v *Node) {
+	g, d, ps := x.Graph(), x.Shape().Dim(-1), scope.In("qkv")
+	kernel := Param(ps, "kernel", InitXavier, d, 3*d).NodeValue(g)
+	bias := Param(ps, "bias", InitZeros, 3*d).NodeValue(g)
+	part := func(i int) *Node {
+		return Linear(x, SliceAxis(kernel, 1, AxisRange(i*d, (i+1)*d)), SliceAxis(bias, 0, AxisRange(i*d, (i+1)*d)))
+	}
+	return part(0), part(1), part(2)
 }
 
 // CrossAttention attends from x [B, T, D] to memory [B, S, E]: "q" projects
@@ -67,11 +78,8 @@ func Attend(q, k, v, mask *Node) *Node { return attend(q, k, v, mask) }
 // q, k, v, each [B, T, H, D/H]. Decoders use it to extend a key/value cache.
 func SelfQKV(scope *model.Scope, x *Node, heads int) (q, k, v *Node) {
 	b, t, d := x.Shape().Dim(0), x.Shape().Dim(1), x.Shape().Dim(2)
-	qkv := Reshape(Dense(scope.In("qkv"), x, 3*d, true), b, t, 3, heads, d/heads)
-	q = Squeeze(SliceAxis(qkv, 2, AxisElem(0)), 2)
-	k = Squeeze(SliceAxis(qkv, 2, AxisElem(1)), 2)
-	v = Squeeze(SliceAxis(qkv, 2, AxisElem(2)), 2)
-	return q, k, v
+	q, k, v = qkvProjection(scope, x)
+	return Reshape(q, b, t, heads, d/heads), Reshape(k, b, t, heads, d/heads), Reshape(v, b, t, heads, d/heads)
 }
 
 // OutProjection is the "out" projection of SelfAttention.

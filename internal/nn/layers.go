@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"math"
+
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/layers/activation"
@@ -14,17 +16,27 @@ import (
 func Dense(scope *model.Scope, x *Node, out int, bias bool) *Node {
 	in := x.Shape().Dim(-1)
 	kernel := Param(scope, "kernel", InitXavier, in, out).NodeValue(x.Graph())
-	if bias && backend.IsGo(x.Graph().Backend()) {
+	var b *Node
+	if bias {
+		b = Param(scope, "bias", InitZeros, out).NodeValue(x.Graph())
+	}
+	return Linear(x, kernel, b)
+}
+
+// Linear is x·kernel + bias over the last axis of x, for kernel [in, out]
+// and bias [out] or nil.
+func Linear(x, kernel, bias *Node) *Node {
+	if bias != nil && backend.IsGo(x.Graph().Backend()) {
 		// The pure-Go backend adds the bias in place on the matmul's
 		// output (FusedDense); a separate broadcast Add costs another pass.
-		b := Param(scope, "bias", InitZeros, out).NodeValue(x.Graph())
-		return gnn.Dense(x, kernel, b, compute.DenseLayoutInputOutputs)
+		return gnn.Dense(x, kernel, bias, compute.DenseLayoutInputOutputs)
 	}
+	in, out := kernel.Shape().Dim(0), kernel.Shape().Dim(1)
 	dims := x.Shape().Clone().Dimensions
 	dims[len(dims)-1] = out
 	y := Reshape(MatMul(Reshape(x, -1, in), kernel), dims...)
-	if bias {
-		y = AddLast(y, Param(scope, "bias", InitZeros, out).NodeValue(x.Graph()))
+	if bias != nil {
+		y = AddLast(y, bias)
 	}
 	return y
 }
@@ -52,18 +64,26 @@ const (
 )
 
 // Apply applies the activation; unknown names fall back to GELU.
-func (a Activation) Apply(x *Node) *Node {
+//
+// Exact GELU, x·Φ(x), runs as the backend's fused op where there is one,
+// except in training graphs (scope.IsTraining): there the gradient needs
+// Φ(x) from the decomposed form anyway, so computing the output from it
+// saves the fused op's second pass of erf.
+func (a Activation) Apply(scope *model.Scope, x *Node) *Node {
 	if a == QuickGELU {
 		return Mul(x, Sigmoid(MulScalar(x, 1.702)))
 	}
-	// Exact GELU, x·Φ(x); fused on backends that have it.
+	if scope.IsTraining(x.Graph()) {
+		cdf := MulScalar(OnePlus(Erf(MulScalar(x, 1/math.Sqrt2))), 0.5)
+		return Mul(x, cdf)
+	}
 	return activation.Gelu(x)
 }
 
 // MLP is the transformer feed-forward block: fc1 → activation → fc2.
 func MLP(scope *model.Scope, x *Node, hidden int, act Activation) *Node {
 	d := x.Shape().Dim(-1)
-	h := act.Apply(Dense(scope.In("fc1"), x, hidden, true))
+	h := act.Apply(scope, Dense(scope.In("fc1"), x, hidden, true))
 	return Dense(scope.In("fc2"), h, d, true)
 }
 

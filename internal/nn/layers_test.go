@@ -44,30 +44,36 @@ func TestLayerNormGELU(t *testing.T) {
 		}
 		return out, sum
 	}
-	exec := model.MustNewExec(be, model.NewStore(), func(scope *model.Scope, x *Node) []*Node {
-		y := GELU.Apply(LayerNorm(scope.In("ln"), x, eps))
-		return []*Node{y, Gradient(ReduceAllSum(y), x)[0]}
-	})
-	res := exec.MustExec(tensors.FromFlatDataAndDimensions(x, rows, d))
-	got, grad := tensors.MustCopyFlatData[float32](res[0]), tensors.MustCopyFlatData[float32](res[1])
 	x64 := make([]float64, len(x))
 	for i, v := range x {
 		x64[i] = float64(v)
 	}
 	want, _ := ref(x64)
-	for i := range want {
-		if math.Abs(float64(got[i])-want[i]) > 1e-5*(1+math.Abs(want[i])) {
-			t.Errorf("value[%d] = %v; want %v", i, got[i], want[i])
-		}
-		const h = 1e-5
-		saved := x64[i]
-		x64[i] = saved + h
-		_, up := ref(x64)
-		x64[i] = saved - h
-		_, down := ref(x64)
-		x64[i] = saved
-		if fd := (up - down) / (2 * h); math.Abs(float64(grad[i])-fd) > 1e-3*(1+math.Abs(fd)) {
-			t.Errorf("gradient[%d] = %v; finite differences %v", i, grad[i], fd)
+	// Inference graphs take the fused GELU, training graphs the decomposed
+	// one (see Activation.Apply): both must match the references.
+	for _, training := range []bool{false, true} {
+		store := model.NewStore()
+		exec := model.MustNewExec(be, store, func(scope *model.Scope, x *Node) []*Node {
+			store.SetTraining(x.Graph(), training)
+			y := GELU.Apply(scope, LayerNorm(scope.In("ln"), x, eps))
+			return []*Node{y, Gradient(ReduceAllSum(y), x)[0]}
+		})
+		res := exec.MustExec(tensors.FromFlatDataAndDimensions(x, rows, d))
+		got, grad := tensors.MustCopyFlatData[float32](res[0]), tensors.MustCopyFlatData[float32](res[1])
+		for i := range want {
+			if math.Abs(float64(got[i])-want[i]) > 1e-5*(1+math.Abs(want[i])) {
+				t.Errorf("training=%v: value[%d] = %v; want %v", training, i, got[i], want[i])
+			}
+			const h = 1e-5
+			saved := x64[i]
+			x64[i] = saved + h
+			_, up := ref(x64)
+			x64[i] = saved - h
+			_, down := ref(x64)
+			x64[i] = saved
+			if fd := (up - down) / (2 * h); math.Abs(float64(grad[i])-fd) > 1e-3*(1+math.Abs(fd)) {
+				t.Errorf("training=%v: gradient[%d] = %v; finite differences %v", training, i, grad[i], fd)
+			}
 		}
 	}
 }

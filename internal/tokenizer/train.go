@@ -118,6 +118,7 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch
 	opt.Multipliers = map[string]float64{EncoderScope: tc.EncoderLRMult}
 	stepFn := func(quantize bool) (*model.Exec, error) {
 		return model.NewExec(m.Backend, m.Vars, func(scope *model.Scope, images, labels *Node) []*Node {
+			scope.Store().SetTraining(images.Graph(), true) // see nn.Activation.Apply
 			l := Loss(scope, m.Config, images, labels, quantize)
 			lr := opt.Update(scope, l.Total)
 			return []*Node{l.Total, l.Classify, l.Reconstruct, l.Commit, l.Accuracy, lr}
