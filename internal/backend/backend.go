@@ -61,8 +61,8 @@ var buildTags = map[string]string{
 // in is an error that says which build tag adds it.
 //
 // A backend without the Pad op (ONNX Runtime's) gets an emulated one, so
-// that gradients of Slice work, and the pure-Go backend gets its transposes
-// folded away where they can be; see wrap.
+// that gradients of Slice work, and the pure-Go backend gets its slowest
+// generic ops replaced by cheaper ones where they can be; see wrap.
 func New(config string) (compute.Backend, error) {
 	config = strings.TrimSpace(config)
 	if config == "" {

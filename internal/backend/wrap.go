@@ -15,18 +15,18 @@ import (
 //     without it no model that slices a trainable tensor can be trained:
 //     ONNX Runtime's backend (github.com/gomlx/compute-onnx) has no Pad.
 //     With forcePad the emulation replaces even a native Pad (tests).
-//   - fold: transposes folded away (see wrapFunction.Transpose), for the
-//     pure-Go backend, which executes every Transpose as a copy.
+//   - rewrite: Transpose and ReduceSum replaced by cheaper ops where they
+//     can be, for the pure-Go backend (see rewrite.go).
 //
 // The wrapper only changes graph building; the buffers and executables it
 // hands out are b's, wrapped only to report the wrapper as their backend.
 // With nothing to rewrite it returns b itself.
-func wrap(b compute.Backend, forcePad, fold bool) compute.Backend {
+func wrap(b compute.Backend, forcePad, rewrite bool) compute.Backend {
 	pad := forcePad || !b.Capabilities().Operations[compute.OpTypePad]
-	if !pad && !fold {
+	if !pad && !rewrite {
 		return b
 	}
-	return &wrapBackend{Backend: b, pad: pad, forcePad: forcePad, fold: fold}
+	return &wrapBackend{Backend: b, pad: pad, forcePad: forcePad, rewrite: rewrite}
 }
 
 // withPad is wrap for the Pad emulation alone.
@@ -34,8 +34,8 @@ func withPad(b compute.Backend, force bool) compute.Backend { return wrap(b, for
 
 type wrapBackend struct {
 	compute.Backend
-	pad, forcePad, fold bool
-	folds               atomic.Int64 // transposes folded away, for tests
+	pad, forcePad, rewrite bool
+	rewrites               atomic.Int64 // ops rewritten, for tests
 }
 
 // Unwrap returns the backend being wrapped, for code that needs its
@@ -150,7 +150,8 @@ func (pb *wrapBuilder) NewFunction(name string) (compute.Function, error) {
 
 type wrapFunction struct {
 	compute.Function
-	b *wrapBuilder
+	b         *wrapBuilder
+	onesCache map[onesKey]compute.Value // see ones
 }
 
 func unwrap(f compute.Function) compute.Function {

@@ -99,9 +99,11 @@ func TestSelfAttention(t *testing.T) {
 		return o
 	}
 	x, qkvK, qkvB, outK, outB, c := randn(b*tt*d), randn(d*3*d), randn(3*d), randn(d*d), randn(d), randn(b*tt*d)
-	for _, causal := range []bool{false, true} {
+	for _, tc := range []struct{ causal, training bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		causal := tc.causal
 		exec := model.MustNewExec(be, model.NewStore(), func(scope *model.Scope, x, c *Node) []*Node {
 			s := scope.Store()
+			s.SetTraining(x.Graph(), tc.training) // the two layouts of SelfAttention
 			kv := s.VariableWithValue("/attn/qkv/kernel", tensors.FromFlatDataAndDimensions(qkvK, d, 3*d))
 			bv := s.VariableWithValue("/attn/qkv/bias", tensors.FromFlatDataAndDimensions(qkvB, 3*d))
 			s.VariableWithValue("/attn/out/kernel", tensors.FromFlatDataAndDimensions(outK, d, d))
@@ -123,7 +125,7 @@ func TestSelfAttention(t *testing.T) {
 		want, _ := attentionRef(x64, k64, b64, ok64, ob64, c64, b, tt, d, heads, causal)
 		for i := range want {
 			if math.Abs(float64(y[i])-want[i]) > 1e-5*(1+math.Abs(want[i])) {
-				t.Errorf("causal=%v: y[%d] = %v; want %v", causal, i, y[i], want[i])
+				t.Errorf("%+v: y[%d] = %v; want %v", tc, i, y[i], want[i])
 			}
 		}
 		const h = 1e-6
@@ -140,7 +142,7 @@ func TestSelfAttention(t *testing.T) {
 				_, down := attentionRef(x64, k64, b64, ok64, ob64, c64, b, tt, d, heads, causal)
 				p.v[i] = saved
 				if fd := (up - down) / (2 * h); math.Abs(float64(p.grad[i])-fd) > 1e-3*(1+math.Abs(fd)) {
-					t.Errorf("causal=%v: %s[%d] = %v; finite differences %v", causal, p.name, i, p.grad[i], fd)
+					t.Errorf("%+v: %s[%d] = %v; finite differences %v", tc, p.name, i, p.grad[i], fd)
 				}
 			}
 		}

@@ -33,16 +33,35 @@ func TestSwapsCross(t *testing.T) {
 	}
 }
 
-// TestFoldTranspose runs matmuls, their transposes and their gradients on
-// the pure-Go backend with and without transpose folding: the values must
-// agree (up to the order of summation) and the folding must have happened.
-func TestFoldTranspose(t *testing.T) {
+func TestKeepsOrder(t *testing.T) {
+	tests := []struct {
+		perm, dims []int
+		want       bool
+	}{
+		{[]int{0, 1}, []int{2, 3}, true},
+		{[]int{1, 0}, []int{2, 3}, false},
+		{[]int{1, 0}, []int{1, 3}, true},
+		{[]int{0, 1, 3, 2, 4, 5}, []int{8, 7, 1, 7, 1, 64}, true},
+		{[]int{0, 1, 3, 2, 4, 5}, []int{8, 7, 2, 7, 2, 64}, false},
+		{[]int{2, 0, 1}, []int{4, 5, 1}, true},
+	}
+	for _, tc := range tests {
+		if got := keepsOrder(tc.perm, tc.dims); got != tc.want {
+			t.Errorf("keepsOrder(%v, %v) = %v; want %v", tc.perm, tc.dims, got, tc.want)
+		}
+	}
+}
+
+// TestRewrite runs matmuls, transposes, reductions and gradients on the
+// pure-Go backend with and without the rewrites: the values must agree (up
+// to the order of summation) and the rewrites must have happened.
+func TestRewrite(t *testing.T) {
 	plain, err := newWithConfig(Default)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer plain.Finalize()
-	folded := wrap(plain, false, true).(*wrapBackend)
+	rewritten := wrap(plain, false, true).(*wrapBackend)
 
 	r := rand.New(rand.NewPCG(21, 22))
 	// Each backend gets its own tensors: GoMLX ties a tensor to the backend
@@ -52,7 +71,7 @@ func TestFoldTranspose(t *testing.T) {
 		v    []float32
 	}
 	var inputs []input
-	for _, dims := range [][]int{{4, 5}, {5, 3}, {2, 4, 5}, {2, 5, 3}, {4, 3}} {
+	for _, dims := range [][]int{{4, 5}, {5, 3}, {2, 4, 5}, {2, 5, 3}, {4, 3}, {3, 1, 4, 2}} {
 		n := 1
 		for _, d := range dims {
 			n *= d
@@ -63,18 +82,30 @@ func TestFoldTranspose(t *testing.T) {
 		}
 		inputs = append(inputs, input{dims, v})
 	}
-	fn := func(x, w, a, b, c *Node) []*Node {
+	fn := func(in []*Node) []*Node {
+		x, w, a, b, c, e := in[0], in[1], in[2], in[3], in[4], in[5]
 		y := MatMul(x, w)
 		ab := Einsum("bij,bjk->bik", a, b)
 		outs := []*Node{
-			TransposeAllAxes(y, 1, 0),     // swapped operands
-			TransposeAllAxes(y, 0, 1),     // identity
-			TransposeAllAxes(ab, 0, 2, 1), // batched, swapped operands
-			TransposeAllAxes(ab, 1, 0, 2), // not foldable
-			TransposeAllAxes(x, 1, 0),     // not a DotGeneral
+			TransposeAllAxes(y, 1, 0),       // swapped operands
+			TransposeAllAxes(y, 0, 1),       // identity
+			TransposeAllAxes(ab, 0, 2, 1),   // batched, swapped operands
+			TransposeAllAxes(ab, 1, 0, 2),   // not rewritten
+			TransposeAllAxes(x, 1, 0),       // not a DotGeneral
+			TransposeAllAxes(e, 0, 2, 1, 3), // moves a size-1 axis: a reshape
+			TransposeAllAxes(e, 3, 1, 2, 0), // not rewritten
+			ReduceSum(e),                    // no axes: all of them
+			ReduceSum(e, 0, 1),              // leading
+			ReduceSum(e, 1, 0),              // leading, axes unordered
+			ReduceSum(e, 2, 3),              // trailing
+			ReduceSum(e, 0, 1, 2, 3),        // all
+			ReduceSum(e, 1),                 // middle: not rewritten
+			ReduceSum(e, 0, 2),              // not contiguous: not rewritten
 		}
-		// Gradients of DotGeneral end in transposes of both operands'.
+		// Gradients of DotGeneral end in transposes of both operands', and
+		// those of broadcasts in reductions.
 		outs = append(outs, Gradient(ReduceAllSum(Mul(y, c)), x, w)...)
+		outs = append(outs, Gradient(ReduceAllSum(Mul(Add(e, Reshape(ReduceSum(e, 3, 2), 3, 1, 1, 1)), e)), e)...)
 		for i, o := range outs {
 			outs[i] = Reshape(o, -1)
 		}
@@ -95,20 +126,19 @@ func TestFoldTranspose(t *testing.T) {
 		return flat
 	}
 	want := run(plain)
-	got := run(folded)
+	got := run(rewritten)
 	for i := range want {
 		if len(got[i]) != len(want[i]) {
 			t.Fatalf("output %d: %d values; want %d", i, len(got[i]), len(want[i]))
 		}
 		for j := range want[i] {
 			if math.Abs(float64(got[i][j]-want[i][j])) > 1e-5*(1+math.Abs(float64(want[i][j]))) {
-				t.Errorf("output %d[%d] = %v folded; %v plain", i, j, got[i][j], want[i][j])
+				t.Errorf("output %d[%d] = %v rewritten; %v plain", i, j, got[i][j], want[i][j])
 			}
 		}
 	}
-	// Two swaps and one identity in the outputs, and at least one of each
-	// per gradient.
-	if n := folded.folds.Load(); n < 5 {
-		t.Errorf("folded %d transposes; want at least 5", n)
+	// Eight in the outputs, more in the gradients.
+	if n := rewritten.rewrites.Load(); n < 10 {
+		t.Errorf("rewrote %d ops; want at least 10", n)
 	}
 }
