@@ -26,7 +26,8 @@
 # down badly when their threads share cores with other work.
 #
 # Knobs (environment): QUICK, OUT, WORK (data files), BACKENDS, ENC
-# (size:batch list), ITERS, MATMUL_N, SEARCH_N, Q, THREADS, HNSW_M, EFC,
+# (size:batch list), ITERS, ROUNDS (of the encoder section, interleaved;
+# the report keeps each measurement's fastest), MATMUL_N, SEARCH_N, Q, THREADS, HNSW_M, EFC,
 # EFS, BEAM_SIZES, BEAM_KNN_Q, BEAM_Q, BEAM_QBATCH, GALLERY (a trained
 # model's gallery.bin: its features and IDs replace the synthetic ones),
 # STATE_N, PROFILE (1: keep CPU profiles of the irgen runs).
@@ -36,10 +37,10 @@ root=$PWD
 
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
-	d_enc="mini:8 mini-hybrid:8" d_iters=2 d_matmul=256 d_search=2000 d_q=100
+	d_enc="mini:8 mini-hybrid:8" d_iters=2 d_rounds=1 d_matmul=256 d_search=2000 d_q=100
 	d_efs=16,64 d_efc=100 d_beam="2000 5000" d_knnq=50 d_beamq=4 d_qbatch="1 4" d_state=20000
 else
-	d_enc="tiny:8 mini-hybrid:128" d_iters=5 d_matmul=2048 d_search=100000 d_q=1000
+	d_enc="tiny:8 mini-hybrid:128" d_iters=5 d_rounds=3 d_matmul=2048 d_search=100000 d_q=1000
 	d_efs=16,32,64,128,256 d_efc=200 d_beam="10000 60000 1000000" d_knnq=200 d_beamq=50 d_qbatch="1 16" d_state=1000000
 fi
 OUT=${OUT:-bench/results}
@@ -47,6 +48,7 @@ WORK=${WORK:-/tmp/irgen-bench}
 BACKENDS=${BACKENDS-"onnx:cpu go"}
 ENC=${ENC-$d_enc}
 ITERS=${ITERS:-$d_iters}
+ROUNDS=${ROUNDS:-$d_rounds}
 MATMUL_N=${MATMUL_N:-$d_matmul}
 SEARCH_N=${SEARCH_N:-$d_search}
 Q=${Q:-$d_q}
@@ -139,26 +141,32 @@ printf '{"bench":"meta","impl":"run.sh","date":"%s","quick":%s,"onnxruntime":"%s
 rec "$PERF" -mode versions
 
 # --- encoder ---------------------------------------------------------------
-for b in $BACKENDS; do
-	rec "$PERF" -mode matmul -backend "$b" -n "$MATMUL_N" -iters "$ITERS"
-done
-rec $PY bench/peers/torch_vit.py --mode matmul --n "$MATMUL_N" --iters "$ITERS" --threads "$NCPU"
+# ROUNDS rounds, irgen's and PyTorch's processes taking turns in each, so
+# that a slow spell of this shared machine hits both sides; the report
+# keeps each measurement's fastest round. Profiles come from the last round.
+for round in $(seq "$ROUNDS"); do
+	log "encoder round $round of $ROUNDS"
+	for b in $BACKENDS; do
+		rec "$PERF" -mode matmul -backend "$b" -n "$MATMUL_N" -iters "$ITERS"
+	done
+	rec $PY bench/peers/torch_vit.py --mode matmul --n "$MATMUL_N" --iters "$ITERS" --threads "$NCPU"
 
-for sb in $ENC; do
-	size=${sb%%:*} batch=${sb#*:}
-	cfg=$("$PERF" -mode config -size "$size" 2>>"$ERR")
-	stem=$(echo "$cfg" | grep -q '"stem":\[' && echo 1 || echo 0)
-	for phase in forward train; do
-		for b in $BACKENDS; do
-			tag="$size-b$batch-${b%%:*}-$phase"
-			# shellcheck disable=SC2046
-			rec "$PERF" -mode encoder -backend "$b" -size "$size" -batch "$batch" -phase "$phase" -iters "$ITERS" $(prof "encoder-$tag")
-			rec "$PERF" -mode skeleton -backend "$b" -size "$size" -batch "$batch" -phase "$phase" -iters "$ITERS"
-			[ "$stem" = 1 ] && rec "$PERF" -mode skeleton -part stem -backend "$b" -size "$size" -batch "$batch" -phase "$phase" -iters "$ITERS"
+	for sb in $ENC; do
+		size=${sb%%:*} batch=${sb#*:}
+		cfg=$("$PERF" -mode config -size "$size" 2>>"$ERR")
+		stem=$(echo "$cfg" | grep -q '"stem":\[' && echo 1 || echo 0)
+		for phase in forward train; do
+			for b in $BACKENDS; do
+				tag="$size-b$batch-${b%%:*}-$phase"
+				# shellcheck disable=SC2046
+				rec "$PERF" -mode encoder -backend "$b" -size "$size" -batch "$batch" -phase "$phase" -iters "$ITERS" $(prof "encoder-$tag")
+				rec "$PERF" -mode skeleton -backend "$b" -size "$size" -batch "$batch" -phase "$phase" -iters "$ITERS"
+				[ "$stem" = 1 ] && rec "$PERF" -mode skeleton -part stem -backend "$b" -size "$size" -batch "$batch" -phase "$phase" -iters "$ITERS"
+			done
+			rec $PY bench/peers/torch_vit.py --mode encoder --config "$cfg" --batch "$batch" --phase "$phase" --iters "$ITERS" --threads "$NCPU"
+			rec $PY bench/peers/torch_vit.py --mode skeleton --config "$cfg" --batch "$batch" --phase "$phase" --iters "$ITERS" --threads "$NCPU"
+			[ "$stem" = 1 ] && rec $PY bench/peers/torch_vit.py --mode skeleton --part stem --config "$cfg" --batch "$batch" --phase "$phase" --iters "$ITERS" --threads "$NCPU"
 		done
-		rec $PY bench/peers/torch_vit.py --mode encoder --config "$cfg" --batch "$batch" --phase "$phase" --iters "$ITERS" --threads "$NCPU"
-		rec $PY bench/peers/torch_vit.py --mode skeleton --config "$cfg" --batch "$batch" --phase "$phase" --iters "$ITERS" --threads "$NCPU"
-		[ "$stem" = 1 ] && rec $PY bench/peers/torch_vit.py --mode skeleton --part stem --config "$cfg" --batch "$batch" --phase "$phase" --iters "$ITERS" --threads "$NCPU"
 	done
 done
 

@@ -48,6 +48,9 @@ func (rp *report) encoder() []encRow {
 	_, best := rp.peak("")
 	rp.printf("## Encoder: ViT forward and train step\n\n")
 	rp.printf("Same ViT in both (internal/encoder sizes: dims, depth, heads, MLP, patching, stem, pre-norm blocks, exact GELU, class token); train step = forward, linear head, cross-entropy, backward, AdamW. Inputs are random images; the peer runs PyTorch on the CPU with as many threads as cores.\n\n")
+	if n := encs[0].f("rounds"); n > 1 {
+		rp.printf("Every encoder, matmul-only and peak measurement ran in %.0f rounds, irgen's and PyTorch's processes taking turns within each round; each keeps its fastest round (a round's time is the median of its calls). All rounds' times are in bench.json (`ms_rounds`).\n\n", n)
+	}
 	rp.printf("Matmul peak measured with one square matmul: ")
 	var peaks []string
 	for _, r := range rp.all("bench", "matmul") {
