@@ -33,6 +33,28 @@ func TestSwapsCross(t *testing.T) {
 	}
 }
 
+func TestMovedAxis(t *testing.T) {
+	tests := []struct {
+		perm, dims []int
+		a, p       int
+		ok         bool
+	}{
+		{[]int{0, 2, 1, 3}, []int{8, 3, 197, 64}, 1, 2, true},  // heads (3) move behind positions
+		{[]int{0, 2, 1, 3}, []int{8, 197, 3, 64}, 2, 1, true},  // heads move ahead
+		{[]int{1, 2, 0, 3}, []int{4, 5, 6, 7}, 0, 2, true},     // axis 0 to position 2
+		{[]int{2, 0, 1, 3}, []int{4, 5, 6, 7}, 2, 0, true},     // axis 2 to position 0
+		{[]int{0, 3, 1, 2}, []int{8, 3, 64, 197}, 0, 0, false}, // moves the last axis
+		{[]int{1, 0, 3, 2, 4}, []int{2, 3, 4, 5, 6}, 0, 0, false},
+		{[]int{1, 0, 2}, []int{100, 200, 8}, 0, 0, false}, // more than 64 slices either way
+	}
+	for _, tc := range tests {
+		a, p, ok := movedAxis(tc.perm, tc.dims)
+		if ok != tc.ok || ok && (a != tc.a || p != tc.p) {
+			t.Errorf("movedAxis(%v, %v) = %d, %d, %v; want %d, %d, %v", tc.perm, tc.dims, a, p, ok, tc.a, tc.p, tc.ok)
+		}
+	}
+}
+
 func TestKeepsOrder(t *testing.T) {
 	tests := []struct {
 		perm, dims []int
@@ -94,6 +116,8 @@ func TestRewrite(t *testing.T) {
 			TransposeAllAxes(x, 1, 0),       // not a DotGeneral
 			TransposeAllAxes(e, 0, 2, 1, 3), // moves a size-1 axis: a reshape
 			TransposeAllAxes(e, 3, 1, 2, 0), // not rewritten
+			TransposeAllAxes(e, 2, 0, 1, 3), // moves an axis: slices and a concatenation
+			TransposeAllAxes(a, 1, 0, 2),    // the same, of a parameter
 			ReduceSum(e),                    // no axes: all of them
 			ReduceSum(e, 0, 1),              // leading
 			ReduceSum(e, 1, 0),              // leading, axes unordered
@@ -137,8 +161,8 @@ func TestRewrite(t *testing.T) {
 			}
 		}
 	}
-	// Eight in the outputs, more in the gradients.
-	if n := rewritten.rewrites.Load(); n < 10 {
-		t.Errorf("rewrote %d ops; want at least 10", n)
+	// Ten in the outputs, more in the gradients.
+	if n := rewritten.rewrites.Load(); n < 12 {
+		t.Errorf("rewrote %d ops; want at least 12", n)
 	}
 }
