@@ -10,9 +10,11 @@ import (
 )
 
 // maxTile is the most queries that share one pass over each gallery block:
-// a multiple of the three queries vec.DotTile scores per row load, and with
-// their scores small enough to stay in cache next to the block.
-const maxTile = 36
+// a multiple of the three queries vec.DotTile scores per row load. The scan
+// is bound by reading the gallery from memory, once per tile: at 100k × 128
+// on 2 threads, tiles of 240 queries ran 1.3× faster than tiles of 36
+// (bench/perf -mode exact, 2026-11-23), with their queries (120 KiB) in L2.
+const maxTile = 240
 
 // tileBlockRows is how many gallery rows a tile of queries scores at a time:
 // about 32 KiB of vectors.
