@@ -38,7 +38,7 @@ func qkvProjection(scope *model.Scope, x *Node) (q, k, v *Node) {
 	kernel := Param(ps, "kernel", InitXavier, d, 3*d).NodeValue(g)
 	bias := Param(ps, "bias", InitZeros, 3*d).NodeValue(g)
 	part := func(i int) *Node {
-		return Linear(x, SliceAxis(kernel, 1, AxisRange(i*d, (i+1)*d)), SliceAxis(bias, 0, AxisRange(i*d, (i+1)*d)))
+		return Linear(scope, x, SliceAxis(kernel, 1, AxisRange(i*d, (i+1)*d)), SliceAxis(bias, 0, AxisRange(i*d, (i+1)*d)))
 	}
 	return part(0), part(1), part(2)
 }

@@ -96,21 +96,6 @@ func TestDense(t *testing.T) {
 		return v
 	}
 	x, k, bias, c := randn(b*s*in), randn(in*out), randn(out), randn(b*s*out)
-	exec := model.MustNewExec(be, model.NewStore(), func(scope *model.Scope, x, c *Node) []*Node {
-		ds := scope.In("dense")
-		kv := ds.VariableWithValue("kernel", tensors.FromFlatDataAndDimensions(k, in, out))
-		bv := ds.VariableWithValue("bias", tensors.FromFlatDataAndDimensions(bias, out))
-		y := Dense(ds, x, out, true)
-		g := x.Graph()
-		grads := Gradient(ReduceAllSum(Mul(y, c)), x, kv.NodeValue(g), bv.NodeValue(g))
-		return append([]*Node{y}, grads...)
-	})
-	res := exec.MustExec(tensors.FromFlatDataAndDimensions(x, b, s, in), tensors.FromFlatDataAndDimensions(c, b, s, out))
-	if dims := res[0].Shape().Dimensions; len(dims) != 3 || dims[0] != b || dims[1] != s || dims[2] != out {
-		t.Fatalf("output shape %v; want [%d %d %d]", dims, b, s, out)
-	}
-	y, gx := tensors.MustCopyFlatData[float32](res[0]), tensors.MustCopyFlatData[float32](res[1])
-	gk, gb := tensors.MustCopyFlatData[float32](res[2]), tensors.MustCopyFlatData[float32](res[3])
 	wantY := make([]float64, b*s*out)
 	wantGX := make([]float64, b*s*in)
 	wantGK := make([]float64, in*out)
@@ -127,14 +112,36 @@ func TestDense(t *testing.T) {
 			wantGB[o] += float64(c[n*out+o])
 		}
 	}
-	for _, cmp := range []struct {
-		name string
-		got  []float32
-		want []float64
-	}{{"y", y, wantY}, {"dx", gx, wantGX}, {"dkernel", gk, wantGK}, {"dbias", gb, wantGB}} {
-		for i, w := range cmp.want {
-			if math.Abs(float64(cmp.got[i])-w) > 1e-5*(1+math.Abs(w)) {
-				t.Errorf("%s[%d] = %v; want %v", cmp.name, i, cmp.got[i], w)
+	// Inference graphs fold the bias into the product on the pure-Go
+	// backend, training graphs add it in place (see Linear): both must
+	// match, values and gradients.
+	for _, training := range []bool{false, true} {
+		store := model.NewStore()
+		exec := model.MustNewExec(be, store, func(scope *model.Scope, x, c *Node) []*Node {
+			store.SetTraining(x.Graph(), training)
+			ds := scope.In("dense")
+			kv := ds.VariableWithValue("kernel", tensors.FromFlatDataAndDimensions(k, in, out))
+			bv := ds.VariableWithValue("bias", tensors.FromFlatDataAndDimensions(bias, out))
+			y := Dense(ds, x, out, true)
+			g := x.Graph()
+			grads := Gradient(ReduceAllSum(Mul(y, c)), x, kv.NodeValue(g), bv.NodeValue(g))
+			return append([]*Node{y}, grads...)
+		})
+		res := exec.MustExec(tensors.FromFlatDataAndDimensions(x, b, s, in), tensors.FromFlatDataAndDimensions(c, b, s, out))
+		if dims := res[0].Shape().Dimensions; len(dims) != 3 || dims[0] != b || dims[1] != s || dims[2] != out {
+			t.Fatalf("training=%v: output shape %v; want [%d %d %d]", training, dims, b, s, out)
+		}
+		y, gx := tensors.MustCopyFlatData[float32](res[0]), tensors.MustCopyFlatData[float32](res[1])
+		gk, gb := tensors.MustCopyFlatData[float32](res[2]), tensors.MustCopyFlatData[float32](res[3])
+		for _, cmp := range []struct {
+			name string
+			got  []float32
+			want []float64
+		}{{"y", y, wantY}, {"dx", gx, wantGX}, {"dkernel", gk, wantGK}, {"dbias", gb, wantGB}} {
+			for i, w := range cmp.want {
+				if math.Abs(float64(cmp.got[i])-w) > 1e-5*(1+math.Abs(w)) {
+					t.Errorf("training=%v: %s[%d] = %v; want %v", training, cmp.name, i, cmp.got[i], w)
+				}
 			}
 		}
 	}
