@@ -205,28 +205,22 @@ func (wf *wrapFunction) ReduceSum(x compute.Value, axes ...int) (compute.Value, 
 	if err != nil {
 		return nil, err
 	}
-	var y compute.Value
-	var kept []int
+	// Leading: [1, P]·[P, Q] → [1, Q]. Trailing: [P, Q]·[1, Q]ᵀ → [P, 1].
+	n, kept := q, s.Dimensions[:rank-k]
 	if leading {
-		ones, err := wf.ones(s.DType, p)
-		if err != nil {
-			return nil, err
-		}
-		y, err = wf.Function.DotGeneral(ones, []int{1}, nil, x2, []int{0}, nil, compute.DotGeneralConfig{})
-		if err != nil {
-			return nil, err
-		}
-		kept = s.Dimensions[k:]
-	} else {
-		ones, err := wf.ones(s.DType, q)
-		if err != nil {
-			return nil, err
-		}
-		y, err = wf.Function.DotGeneral(x2, []int{1}, nil, ones, []int{1}, nil, compute.DotGeneralConfig{})
-		if err != nil {
-			return nil, err
-		}
-		kept = s.Dimensions[:rank-k]
+		n, kept = p, s.Dimensions[k:]
+	}
+	ones, err := wf.ones(s.DType, n)
+	if err != nil {
+		return nil, err
+	}
+	lhs, lhsContract, rhs, rhsContract := x2, 1, ones, 1
+	if leading {
+		lhs, lhsContract, rhs, rhsContract = ones, 1, x2, 0
+	}
+	y, err := wf.Function.DotGeneral(lhs, []int{lhsContract}, nil, rhs, []int{rhsContract}, nil, compute.DotGeneralConfig{})
+	if err != nil {
+		return nil, err
 	}
 	wf.b.backend.rewrites.Add(1)
 	return wf.Function.Reshape(y, kept...)

@@ -8,7 +8,6 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/irgen/irgen/internal/backend"
 )
 
 // attentionRef is SelfAttention in float64: x [b, t, d] row-major, the
@@ -78,19 +77,9 @@ func attentionRef(x, qkvK, qkvB, outK, outB, c []float64, b, t, d, heads int, ca
 // and the gradient of Σ c·y with respect to the fused qkv kernel and bias
 // against the float64 reference and its central finite differences.
 func TestSelfAttention(t *testing.T) {
-	be, err := backend.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	be := goBackend(t)
 	const b, tt, d, heads = 2, 3, 4, 2
 	r := rand.New(rand.NewPCG(31, 32))
-	randn := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(r.NormFloat64())
-		}
-		return v
-	}
 	to64 := func(v []float32) []float64 {
 		o := make([]float64, len(v))
 		for i, a := range v {
@@ -98,7 +87,7 @@ func TestSelfAttention(t *testing.T) {
 		}
 		return o
 	}
-	x, qkvK, qkvB, outK, outB, c := randn(b*tt*d), randn(d*3*d), randn(3*d), randn(d*d), randn(d), randn(b*tt*d)
+	x, qkvK, qkvB, outK, outB, c := randn(r, b*tt*d), randn(r, d*3*d), randn(r, 3*d), randn(r, d*d), randn(r, d), randn(r, b*tt*d)
 	for _, tc := range []struct{ causal, training bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
 		causal := tc.causal
 		exec := model.MustNewExec(be, model.NewStore(), func(scope *model.Scope, x, c *Node) []*Node {

@@ -5,20 +5,38 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/irgen/irgen/internal/backend"
 )
 
-// TestLayerNormGELU checks layer norm followed by exact GELU (fused on the
-// pure-Go backend) and the gradient of their sum against float64
-// references: the formulas, and central finite differences of them.
-func TestLayerNormGELU(t *testing.T) {
+// goBackend is the pure-Go backend, where irgen's layers take their fused
+// and rewritten forms.
+func goBackend(t *testing.T) compute.Backend {
+	t.Helper()
 	be, err := backend.New("")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return be
+}
+
+// randn returns n standard normal float32 values.
+func randn(r *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	return v
+}
+
+// TestLayerNormGELU checks layer norm followed by exact GELU (fused on the
+// pure-Go backend) and the gradient of their sum against float64
+// references: the formulas, and central finite differences of them.
+func TestLayerNormGELU(t *testing.T) {
+	be := goBackend(t)
 	const rows, d, eps = 3, 5, 1e-6
 	r := rand.New(rand.NewPCG(7, 8))
 	x := make([]float32, rows*d)
@@ -82,20 +100,10 @@ func TestLayerNormGELU(t *testing.T) {
 // pure-Go backend) and the gradients of Σ c·y with respect to the input,
 // kernel and bias against float64 formulas.
 func TestDense(t *testing.T) {
-	be, err := backend.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	be := goBackend(t)
 	const b, s, in, out = 2, 3, 4, 5
 	r := rand.New(rand.NewPCG(3, 4))
-	randn := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(r.NormFloat64())
-		}
-		return v
-	}
-	x, k, bias, c := randn(b*s*in), randn(in*out), randn(out), randn(b*s*out)
+	x, k, bias, c := randn(r, b*s*in), randn(r, in*out), randn(r, out), randn(r, b*s*out)
 	wantY := make([]float64, b*s*out)
 	wantGX := make([]float64, b*s*in)
 	wantGK := make([]float64, in*out)
