@@ -17,6 +17,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -93,6 +94,30 @@ func Save(w io.Writer, store *model.Store, keep func(path string) bool) error {
 		return fmt.Errorf("ckpt: write: %w", err)
 	}
 	return binary.Write(w, binary.LittleEndian, crc.Sum32())
+}
+
+// CopyVars copies every variable of from whose path starts with prefix
+// into to, with prepend added before its path, and returns how many.
+func CopyVars(from, to *model.Store, prefix, prepend string) (int, error) {
+	n := 0
+	for v := range from.IterVariables() {
+		if !strings.HasPrefix(v.Path(), prefix) {
+			continue
+		}
+		t, err := v.Value()
+		if err != nil {
+			return n, err
+		}
+		c, err := t.LocalClone()
+		if err != nil {
+			return n, err
+		}
+		if _, err := to.CreateVariable(prepend+v.Path(), c); err != nil {
+			return n, fmt.Errorf("ckpt: copy %s: %w", v.Path(), err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 // LoadFile is Load from the file at path; its errors name the file.

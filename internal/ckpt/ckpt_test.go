@@ -145,3 +145,33 @@ func TestLoadFile(t *testing.T) {
 		t.Errorf("LoadFile(missing) = %v; want ErrNotExist", err)
 	}
 }
+
+func TestCopyVars(t *testing.T) {
+	from := model.NewStore()
+	for path, v := range map[string]float32{"/enc/a": 1, "/enc/b": 2, "/head/c": 3} {
+		if _, err := from.CreateVariable(path, tensors.FromFlatDataAndDimensions([]float32{v}, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	to := model.NewStore()
+	n, err := CopyVars(from, to, "/enc/", "/key")
+	if err != nil || n != 2 {
+		t.Fatalf("CopyVars = %d, %v; want 2, nil", n, err)
+	}
+	for path, want := range map[string]float32{"/key/enc/a": 1, "/key/enc/b": 2} {
+		v := to.GetVariable(path)
+		if v == nil {
+			t.Fatalf("%s not copied", path)
+		}
+		tv, err := v.Value()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tensors.MustCopyFlatData[float32](tv); got[0] != want {
+			t.Errorf("%s = %v; want %v", path, got, want)
+		}
+	}
+	if to.GetVariable("/key/head/c") != nil {
+		t.Error("copied a variable outside the prefix")
+	}
+}

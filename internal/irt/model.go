@@ -24,12 +24,10 @@
 package irt
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/gomlx/compute"
@@ -135,7 +133,7 @@ func New(backend compute.Backend, c Config, from *model.Store, seed int64) (*Mod
 			prefixes = append(prefixes, HeadScope+"/fc/")
 		}
 		for _, p := range prefixes {
-			n, err := copyVars(from, vars, p, "")
+			n, err := ckpt.CopyVars(from, vars, p, "")
 			if err != nil {
 				return nil, err
 			}
@@ -145,30 +143,6 @@ func New(backend compute.Backend, c Config, from *model.Store, seed int64) (*Mod
 		}
 	}
 	return &Model{Config: c, Vars: vars, Backend: backend}, nil
-}
-
-// copyVars copies every variable of from whose path starts with prefix
-// into to, with prepend added before its path, and returns how many.
-func copyVars(from, to *model.Store, prefix, prepend string) (int, error) {
-	n := 0
-	for v := range from.IterVariables() {
-		if !strings.HasPrefix(v.Path(), prefix) {
-			continue
-		}
-		t, err := v.Value()
-		if err != nil {
-			return n, err
-		}
-		c, err := t.LocalClone()
-		if err != nil {
-			return n, err
-		}
-		if _, err := to.CreateVariable(prepend+v.Path(), c); err != nil {
-			return n, fmt.Errorf("irt: copy %s: %w", v.Path(), err)
-		}
-		n++
-	}
-	return n, nil
 }
 
 // Load reads the model saved in dir.
@@ -187,12 +161,8 @@ func Load(backend compute.Backend, dir string) (*Model, error) {
 // LoadConfig reads the configuration saved in dir.
 func LoadConfig(dir string) (Config, error) {
 	var c Config
-	data, err := os.ReadFile(filepath.Join(dir, ConfigFile))
-	if err != nil {
+	if err := store.ReadJSON(filepath.Join(dir, ConfigFile), &c); err != nil {
 		return c, fmt.Errorf("irt: %w", err)
-	}
-	if err := json.Unmarshal(data, &c); err != nil {
-		return c, fmt.Errorf("irt: %s: %w", ConfigFile, err)
 	}
 	return c, c.Validate()
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/irgen/irgen/internal/batch"
+	"github.com/irgen/irgen/internal/ckpt"
 	"github.com/irgen/irgen/internal/nn"
 	"github.com/irgen/irgen/internal/store"
 	"github.com/irgen/irgen/internal/train"
@@ -271,7 +272,7 @@ func (m *Model) initKeyEncoder() error {
 		}
 	}
 	for _, p := range []string{EncoderScope + "/", HeadScope + "/fc/"} {
-		if _, err := copyVars(m.Vars, m.Vars, p, KeyPrefix); err != nil {
+		if _, err := ckpt.CopyVars(m.Vars, m.Vars, p, KeyPrefix); err != nil {
 			return err
 		}
 	}

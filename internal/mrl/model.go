@@ -1,12 +1,9 @@
 package mrl
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/gomlx/compute"
@@ -51,23 +48,9 @@ func New(backend compute.Backend, c Config, from *model.Store, seed int64) (*Mod
 	vars := model.NewStore()
 	vars.SetParam(nn.ParamSeed, seed)
 	if from != nil {
-		copied := 0
-		for v := range from.IterVariables() {
-			if !strings.HasPrefix(v.Path(), EncoderScope+"/") {
-				continue
-			}
-			t, err := v.Value()
-			if err != nil {
-				return nil, err
-			}
-			cl, err := t.LocalClone()
-			if err != nil {
-				return nil, err
-			}
-			if _, err := vars.CreateVariable(v.Path(), cl); err != nil {
-				return nil, fmt.Errorf("mrl: copy %s: %w", v.Path(), err)
-			}
-			copied++
+		copied, err := ckpt.CopyVars(from, vars, EncoderScope+"/", "")
+		if err != nil {
+			return nil, fmt.Errorf("mrl: %w", err)
 		}
 		if copied == 0 {
 			return nil, fmt.Errorf("mrl: no encoder variables under %s to start from", EncoderScope)
@@ -92,12 +75,8 @@ func Load(backend compute.Backend, dir string) (*Model, error) {
 // LoadConfig reads the configuration saved in dir.
 func LoadConfig(dir string) (Config, error) {
 	var c Config
-	data, err := os.ReadFile(filepath.Join(dir, ConfigFile))
-	if err != nil {
+	if err := store.ReadJSON(filepath.Join(dir, ConfigFile), &c); err != nil {
 		return c, fmt.Errorf("mrl: %w", err)
-	}
-	if err := json.Unmarshal(data, &c); err != nil {
-		return c, fmt.Errorf("mrl: %s: %w", ConfigFile, err)
 	}
 	return c, c.Validate()
 }

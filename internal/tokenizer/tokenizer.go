@@ -1,7 +1,6 @@
 package tokenizer
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -50,13 +49,9 @@ func New(backend compute.Backend, c Config, seed int64) (*Model, error) {
 
 // Load reads the tokenizer saved in dir.
 func Load(backend compute.Backend, dir string) (*Model, error) {
-	data, err := os.ReadFile(filepath.Join(dir, ConfigFile))
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %w", err)
-	}
 	var c Config
-	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("tokenizer: %s: %w", ConfigFile, err)
+	if err := store.ReadJSON(filepath.Join(dir, ConfigFile), &c); err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	m, err := New(backend, c, 0)
 	if err != nil {
