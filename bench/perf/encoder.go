@@ -62,9 +62,19 @@ func randomImages(cfg encoder.Config, batch int) (*tensors.Tensor, *tensors.Tens
 		tensors.FromFlatDataAndDimensions(lab, batch)
 }
 
-// timeExec compiles (first call), warms up and times iters calls of run,
-// which must release its outputs.
-func timeExec(o options, run func() error) (compile time.Duration, per []float64, err error) {
+// execer is a compiled GoMLX graph: graph.Exec or model.Exec.
+type execer interface {
+	Exec(args ...any) ([]*tensors.Tensor, error)
+}
+
+// timeExec compiles exec (first call), warms it up and times iters calls
+// with args, releasing each call's outputs.
+func timeExec(o options, exec execer, args ...any) (compile time.Duration, per []float64, err error) {
+	run := func() error {
+		out, err := exec.Exec(args...)
+		finalize(out)
+		return err
+	}
 	start := time.Now()
 	if err := run(); err != nil {
 		return 0, nil, err
@@ -164,11 +174,7 @@ func runEncoder(o options) (record, error) {
 	if o.phase == "train" {
 		args = append(args, lt)
 	}
-	compile, per, err := timeExec(o, func() error {
-		out, err := exec.Exec(args...)
-		finalize(out)
-		return err
-	})
+	compile, per, err := timeExec(o, exec, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -291,11 +297,7 @@ func runSkeleton(o options) (record, error) {
 		}
 		args = append(args, tensors.FromFlatDataAndDimensions(w, dims...))
 	}
-	compile, per, err := timeExec(o, func() error {
-		out, err := exec.Exec(args...)
-		finalize(out)
-		return err
-	})
+	compile, per, err := timeExec(o, exec, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -333,11 +335,7 @@ func runMatmul(o options) (record, error) {
 		return tensors.FromFlatDataAndDimensions(v, o.n, o.n)
 	}
 	x, y := mk(), mk()
-	compile, per, err := timeExec(o, func() error {
-		out, err := exec.Exec(x, y)
-		finalize(out)
-		return err
-	})
+	compile, per, err := timeExec(o, exec, x, y)
 	if err != nil {
 		return nil, err
 	}
