@@ -20,6 +20,9 @@ const maxResponse = 256 << 20
 type Client struct {
 	base *url.URL
 	http *http.Client
+	// Token, when set, is sent as "Authorization: Bearer Token" (a
+	// server started with a token needs it for adds and deletes).
+	Token string
 }
 
 // NewClient returns a client of the server at base (e.g.
@@ -156,6 +159,9 @@ func (c *Client) send(ctx context.Context, method, path string, body io.Reader, 
 		req.Header.Set("Content-Type", ctype)
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("irgen api: %s %s: %w", method, path, err)

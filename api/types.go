@@ -55,7 +55,10 @@ type AddResponse struct {
 
 // Health is the answer to GET /healthz.
 type Health struct {
+	// Status is "ok", or "degraded" while the catalog takes no writes
+	// (Storage says why); searches are answered either way.
 	Status  string   `json:"status"`
+	Storage string   `json:"storage,omitempty"`
 	Images  int      `json:"images"`  // live images
 	IDs     int      `json:"ids"`     // distinct semantic IDs
 	Methods []string `json:"methods"` // methods /v1/search accepts

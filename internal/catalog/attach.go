@@ -21,15 +21,25 @@ import (
 // ErrStale: its features and IDs would not match the model. Move it away
 // to rebuild it from the gallery (images added through the API are then
 // lost).
+//
+// One process at a time serves a catalog: Attach takes an exclusive lock
+// (path + ".lock") until Close, and a second Attach, in this process or
+// another, fails with ErrLocked naming the holder.
 func Attach(e *engine.Engine, path string) (*Catalog, error) {
 	model, err := ModelDigest(e.Bundle)
 	if err != nil {
 		return nil, err
 	}
-	c, err := Open(path)
+	lk, err := lock(path)
 	if err != nil {
 		return nil, err
 	}
+	c, err := Open(path)
+	if err != nil {
+		lk.Close()
+		return nil, err
+	}
+	c.lock = lk
 	if err := c.attach(e, model); err != nil {
 		c.Close()
 		return nil, err

@@ -309,3 +309,23 @@ func TestKill9(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestOneWriter checks that a second server cannot attach a catalog in
+// use: two writers would each keep their own gallery and disagree.
+func TestOneWriter(t *testing.T) {
+	dir := testmodel.Copy(t)
+	_, c := mustAttach(t, dir)
+	if _, c2, err := attach(dir); !errors.Is(err, catalog.ErrLocked) {
+		if c2 != nil {
+			c2.Close()
+		}
+		t.Fatalf("second attach: %v; want ErrLocked", err)
+	} else if !strings.Contains(err.Error(), "process") {
+		t.Errorf("error does not name the holder: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, c3 := mustAttach(t, dir)
+	c3.Close()
+}

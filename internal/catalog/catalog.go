@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -72,6 +73,7 @@ CREATE TABLE IF NOT EXISTS images (
 type Catalog struct {
 	db   *sql.DB
 	path string
+	lock *os.File // held by a catalog that serves (Attach)
 }
 
 var _ engine.Journal = (*Catalog)(nil)
@@ -118,8 +120,28 @@ func Open(path string) (*Catalog, error) {
 	return c, nil
 }
 
+// OpenReadOnly opens the catalog at path for reading only (every write
+// fails with ErrReadOnly): to inspect a catalog another process serves.
+func OpenReadOnly(path string) (*Catalog, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("catalog: open %q: path must not contain '?' or '#'", path)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return nil, fmt.Errorf("catalog: open %q: %w", path, err)
+	}
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("catalog: open %q: %w", path, err)
+	}
+	return &Catalog{db: db, path: path}, nil
+}
+
 // Close closes the database.
 func (c *Catalog) Close() error {
+	if c.lock != nil {
+		defer c.lock.Close()
+	}
 	if err := c.db.Close(); err != nil {
 		return fmt.Errorf("catalog: close %q: %w", c.path, err)
 	}
@@ -371,14 +393,14 @@ func (c *Catalog) Pragma(name string) (string, error) {
 func (c *Catalog) tx(fn func(tx *sql.Tx) error, what string) error {
 	tx, err := c.db.Begin()
 	if err != nil {
-		return fmt.Errorf("catalog: %s: %w", what, err)
+		return fmt.Errorf("catalog: %s: %w", what, storageError(err))
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return fmt.Errorf("catalog: %s: %w", what, err)
+		return fmt.Errorf("catalog: %s: %w", what, storageError(err))
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("catalog: %s: commit: %w", what, err)
+		return fmt.Errorf("catalog: %s: commit: %w", what, storageError(err))
 	}
 	return nil
 }

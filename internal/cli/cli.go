@@ -139,4 +139,5 @@ type flagDefiner interface {
 	IntVar(*int, string, int, string)
 	Float64Var(*float64, string, float64, string)
 	Int64Var(*int64, string, int64, string)
+	BoolVar(*bool, string, bool, string)
 }

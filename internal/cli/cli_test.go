@@ -22,17 +22,6 @@ import (
 func writeIDX(t *testing.T, dir string, nTrain, nTest int) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 1))
-	write := func(name string, magic uint32, dims []uint32, data []byte) {
-		var buf bytes.Buffer
-		zw := gzip.NewWriter(&buf)
-		binary.Write(zw, binary.BigEndian, magic)
-		binary.Write(zw, binary.BigEndian, dims)
-		zw.Write(data)
-		zw.Close()
-		if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for _, s := range []struct {
 		prefix string
 		n      int
@@ -53,8 +42,7 @@ func writeIDX(t *testing.T, dir string, nTrain, nTest int) {
 				}
 			}
 		}
-		write(s.prefix+"-images-idx3-ubyte.gz", 0x803, []uint32{uint32(s.n), 28, 28}, pix)
-		write(s.prefix+"-labels-idx1-ubyte.gz", 0x801, []uint32{uint32(s.n)}, labels)
+		writeIDXFiles(t, dir, s.prefix, pix, labels)
 	}
 }
 
@@ -67,6 +55,26 @@ func run(t *testing.T, args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
+// writeIDXFiles writes n 28×28 images pix and their labels as the gzipped
+// IDX files prefix-images-idx3-ubyte.gz and prefix-labels-idx1-ubyte.gz.
+func writeIDXFiles(t *testing.T, dir, prefix string, pix, labels []byte) {
+	t.Helper()
+	write := func(name string, magic uint32, dims []uint32, data []byte) {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		binary.Write(zw, binary.BigEndian, magic)
+		binary.Write(zw, binary.BigEndian, dims)
+		zw.Write(data)
+		zw.Close()
+		if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := uint32(len(labels))
+	write(prefix+"-images-idx3-ubyte.gz", 0x803, []uint32{n, 28, 28}, pix)
+	write(prefix+"-labels-idx1-ubyte.gz", 0x801, []uint32{n}, labels)
+}
+
 func TestPipeline(t *testing.T) {
 	t.Setenv("GOMLX_BACKEND", "go:parallelism=-1")
 	data := filepath.Join(t.TempDir(), "mnist")
@@ -74,7 +82,7 @@ func TestPipeline(t *testing.T) {
 	writeIDX(t, data, 512, 64)
 	model := filepath.Join(t.TempDir(), "model")
 
-	small := []string{"--data", data, "--out", model, "--epochs", "6", "--batch", "32", "--lr", "2e-3", "--quantize-after", "2",
+	small := []string{"--data", data, "--out", model, "--steps", "96", "--batch", "32", "--lr", "2e-3", "--quantize-after", "2",
 		"--m", "2", "--l", "8", "--feature-dim", "16"}
 	if _, errOut, code := run(t, append([]string{"train-tokenizer"}, small...)...); code != 0 {
 		t.Fatalf("train-tokenizer exit %d: %s", code, errOut)
@@ -82,9 +90,19 @@ func TestPipeline(t *testing.T) {
 	if _, errOut, code := run(t, "assign", "--model", model); code != 0 {
 		t.Fatalf("assign exit %d: %s", code, errOut)
 	}
-	if _, errOut, code := run(t, "train-decoder", "--model", model, "--dec-epochs", "3", "--dec-batch", "32", "--dec-dim", "32",
-		"--dec-depth", "1", "--dec-heads", "2", "--dec-mlp", "64", "--dec-lr", "3e-3"); code != 0 {
+	decoder := []string{"train-decoder", "--model", model, "--dec-steps", "48", "--dec-batch", "32", "--dec-dim", "32",
+		"--dec-depth", "1", "--dec-heads", "2", "--dec-mlp", "64", "--dec-lr", "3e-3"}
+	if _, errOut, code := run(t, decoder...); code != 0 {
 		t.Fatalf("train-decoder exit %d: %s", code, errOut)
+	}
+	// Other settings over a finished decoder: refused, naming --fresh;
+	// with --fresh the decoder is retrained and the model stays whole.
+	decoder[4] = "40"
+	if _, errOut, code := run(t, decoder...); code == 0 || !strings.Contains(errOut, "--fresh") {
+		t.Errorf("train-decoder with other settings: exit %d, %q; want an error naming --fresh", code, errOut)
+	}
+	if _, errOut, code := run(t, append(decoder, "--fresh")...); code != 0 || !strings.Contains(errOut, "ranking weight") {
+		t.Fatalf("train-decoder --fresh: exit %d: %s", code, errOut)
 	}
 	out, errOut, code := run(t, "eval", "--model", model, "--json", "--k", "1,10", "--beam", "8",
 		"--pr-plot", filepath.Join(t.TempDir(), "pr.png"))
@@ -142,6 +160,14 @@ func TestPipeline(t *testing.T) {
 	}
 	if !strings.Contains(out, "rank") || strings.Count(out, "train/") != 3 {
 		t.Errorf("search output:\n%s", out)
+	}
+	// A bad file among good ones: the good one is answered, the bad one
+	// named, and the exit status says something failed.
+	bad := filepath.Join(t.TempDir(), "bad.png")
+	os.WriteFile(bad, []byte("not a png"), 0o644)
+	out, errOut, code = run(t, "search", "--model", model, "--k", "3", bad, q)
+	if code == 0 || !strings.Contains(errOut, "bad.png") || strings.Count(out, "train/") != 3 {
+		t.Errorf("search of a bad and a good file: exit %d, stderr %q, stdout:\n%s", code, errOut, out)
 	}
 
 	// A truncated weights file is refused with a clear error.

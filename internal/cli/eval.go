@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/irgen/irgen/internal/batch"
@@ -29,9 +30,9 @@ type evalFlags struct {
 
 func evalCmd(ctx context.Context, args []string) error {
 	var f evalFlags
-	fs := newFlags("eval", "--model MODEL [--method irgen,knn,rqtree] [--json] [flags]")
+	fs := newFlags("eval", "--model MODEL [--method irgen,irgen-gen,knn,rqtree] [--json] [flags]")
 	fs.StringVar(&f.dir, "model", "", "model directory")
-	fs.StringVar(&f.methods, "method", "", "comma-separated methods: irgen, knn, rqtree, or registered ones (default or \"all\": every method the model supports)")
+	fs.StringVar(&f.methods, "method", "", "comma-separated methods: "+methodNames()+" (default or \"all\": every method the model supports)")
 	fs.StringVar(&f.ks, "k", "1,10,20,30", "cutoffs K of precision and recall")
 	fs.IntVar(&f.mapK, "map-k", 100, "cutoff of MAP")
 	fs.IntVar(&f.queries, "queries", 0, "evaluate the first N queries (0 = all)")
@@ -81,6 +82,15 @@ func runEval(ctx context.Context, f evalFlags) ([]eval.Result, error) {
 		return nil, err
 	}
 	return evaluate(ctx, b, e, methods, ks, f)
+}
+
+// methodNames lists every method, built-in and registered.
+func methodNames() string {
+	var names []string
+	for _, m := range append(append([]engine.Method(nil), engine.Methods...), engine.Registered()...) {
+		names = append(names, string(m))
+	}
+	return strings.Join(names, ", ")
 }
 
 // chooseMethods parses --method; "" and "all" mean every method the model

@@ -27,6 +27,7 @@ func indexCmd(ctx context.Context, args []string) error {
 	tf.define(fs)
 	df.define(fs)
 	fs.StringVar(&tf.out, "out", "", "model directory to create or resume")
+	fs.BoolVar(&tf.fresh, "fresh", false, freshUsage)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 
 	"github.com/gomlx/compute"
 	"github.com/irgen/irgen/internal/backend"
@@ -11,6 +13,7 @@ import (
 	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/imageproc"
 	"github.com/irgen/irgen/internal/store"
+	"github.com/irgen/irgen/internal/tokenizer"
 )
 
 // Keys of the model bundle's configuration sections.
@@ -38,6 +41,10 @@ func openBundle(dir string, create bool) (*store.Bundle, error) {
 		return store.Create(dir)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(filepath.Join(dir, tokenizer.WeightsFile)); serr == nil {
+			return nil, fmt.Errorf("%s holds model files but no %s (copied in part, or written by an old irgen): "+
+				"copy the whole folder, or retrain with 'irgen index SOURCE --out %s --fresh'", dir, store.ManifestName, dir)
+		}
 		return nil, fmt.Errorf("no model in %s: run 'irgen train-tokenizer --out %s' or 'irgen index' first", dir, dir)
 	}
 	return b, err
@@ -71,7 +78,8 @@ func newBackend() (compute.Backend, error) {
 }
 
 // openData opens the data set spec; labels names the labels file of a
-// flat folder ("" for none).
+// flat folder ("" for none). Unreadable images are skipped: the first few
+// are named, then counted once per split.
 func openData(spec, labels string) (*dataset.Dataset, error) {
 	opt := dataOptions()
 	opt.Labels = labels
@@ -79,26 +87,41 @@ func openData(spec, labels string) (*dataset.Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range []*dataset.Split{&ds.Train, &ds.Gallery, &ds.Query} {
-		if _, ok := (*s).(*dataset.Gray); ok {
+	named := 0
+	opt.Report = func(key string, err error) {
+		if named++; named <= maxNamedSkips {
+			fmt.Fprintf(stderr, "irgen: skipping %s: %v\n", key, err)
+		}
+	}
+	scanned := map[dataset.Split]dataset.Split{}
+	for _, s := range []struct {
+		name  string
+		split *dataset.Split
+	}{{"training", &ds.Train}, {"gallery", &ds.Gallery}, {"query", &ds.Query}} {
+		if _, ok := (*s.split).(*dataset.Gray); ok {
 			continue
 		}
-		good, bad := dataset.Scan(*s, opt)
-		if len(bad) > 0 {
-			fmt.Fprintf(stderr, "irgen: skipped %d unreadable images of %d\n", len(bad), (*s).Len())
+		if good, ok := scanned[*s.split]; ok { // the same split as another
+			*s.split = good
+			continue
 		}
-		*s = good
+		good, bad := dataset.Scan(*s.split, opt)
+		if len(bad) > 0 {
+			fmt.Fprintf(stderr, "irgen: skipped %d unreadable of %d %s images\n", len(bad), (*s.split).Len(), s.name)
+		}
+		scanned[*s.split] = good
+		*s.split = good
 	}
 	return ds, nil
 }
+
+// maxNamedSkips is how many unreadable images openData names.
+const maxNamedSkips = 5
 
 func dataOptions() dataset.Options {
 	return dataset.Options{
 		Limits:     imageproc.DefaultLimits(),
 		FashionDir: config.FashionDir(),
-		Report: func(key string, err error) {
-			fmt.Fprintf(stderr, "irgen: skipping %s: %v\n", key, err)
-		},
 	}
 }
 

@@ -45,20 +45,47 @@ func searchCmd(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	tf := e.Transform
-	images := make([]float32, len(files)*tf.Len())
-	for i, f := range files {
-		img, err := imageproc.DecodeFile(f, imageproc.DefaultLimits())
+	var good []string
+	images := make([]float32, 0, len(files)*tf.Len())
+	for _, f := range files {
+		x, err := loadQuery(f, tf)
 		if err != nil {
-			return err
+			fmt.Fprintf(stderr, "irgen: search: %v\n", err)
+			continue
 		}
-		if err := tf.Eval(img, images[i*tf.Len():(i+1)*tf.Len()]); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
-		}
+		good = append(good, f)
+		images = append(images, x...)
 	}
-	hits, tm, err := e.Search(m, images, len(files), engine.Options{K: *k, Beam: *beamWidth})
+	if len(good) == 0 {
+		return fmt.Errorf("search: none of the %d images could be read", len(files))
+	}
+	hits, tm, err := e.Search(m, images, len(good), engine.Options{K: *k, Beam: *beamWidth})
 	if err != nil {
 		return err
 	}
+	if err := printHits(e, good, m, hits, tm); err != nil {
+		return err
+	}
+	if len(good) < len(files) {
+		return fmt.Errorf("search: %d of %d images could not be read", len(files)-len(good), len(files))
+	}
+	return nil
+}
+
+// loadQuery decodes an image file and applies the model's transform.
+func loadQuery(path string, tf imageproc.Transform) ([]float32, error) {
+	img, err := imageproc.DecodeFile(path, imageproc.DefaultLimits())
+	if err != nil {
+		return nil, err
+	}
+	x := make([]float32, tf.Len())
+	if err := tf.Eval(img, x); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return x, nil
+}
+
+func printHits(e *engine.Engine, files []string, m engine.Method, hits [][]engine.Hit, tm engine.Timing) error {
 	g := e.Gallery()
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	for i, f := range files {

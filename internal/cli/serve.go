@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/irgen/irgen/internal/catalog"
+	"github.com/irgen/irgen/internal/config"
 	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/engine"
 	"github.com/irgen/irgen/internal/server"
@@ -27,12 +29,30 @@ func serveCmd(ctx context.Context, args []string) error {
 	catPath := fs.String("catalog", "", "catalog database (default MODEL/"+catalog.File+")")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body", cfg.MaxBodyBytes, "largest request body in bytes")
 	fs.Int64Var(&cfg.Limits.MaxPixels, "max-pixels", cfg.Limits.MaxPixels, "largest uploaded image in pixels (width × height)")
+	fs.Int64Var(&cfg.Limits.MaxDecodedBytes, "max-decoded", cfg.Limits.MaxDecodedBytes, "largest uploaded image decoded, in bytes (pixels × bytes a pixel)")
+	fs.Int64Var(&cfg.MaxCatalogBytes, "max-catalog", cfg.MaxCatalogBytes, "most bytes of image files the catalog keeps (0 = no bound)")
+	fs.Int64Var(&cfg.MaxBodyMemory, "max-body-memory", cfg.MaxBodyMemory, "request bodies held in memory at once, in bytes")
 	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "longest a search or add may take, waiting included")
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "searches and adds run at once")
+	fs.StringVar(&cfg.Access.Token, "token", config.Token(), "bearer token that adds and deletes need (default $"+config.EnvToken+"); required beyond loopback")
+	fs.BoolVar(&cfg.Access.ReadOnly, "read-only", false, "refuse every add and delete")
+	hosts := fs.String("allow-host", "", "comma-separated host names a loopback server also answers (behind a local proxy)")
+	open := fs.Bool("open-writes", false, "listen beyond loopback without a token, letting anyone add and delete images")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	cfg.Limits.MaxBytes = cfg.MaxBodyBytes
+	if *hosts != "" {
+		cfg.Access.Hosts = strings.Split(*hosts, ",")
+	}
+	tcp, err := net.ResolveTCPAddr("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("%w: --addr: %v", errUsage, err)
+	}
+	if err := cfg.Access.CheckListen(tcp, *open); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	cfg.Access.Loopback = server.IsLoopback(tcp)
 	b, err := loadBundle(*dir)
 	if err != nil {
 		return err
@@ -57,6 +77,8 @@ func serveCmd(ctx context.Context, args []string) error {
 	if err := srv.Warm(); err != nil {
 		return err
 	}
+	limit := server.SetMemoryLimit(cfg)
+	slog.Info("serve: memory", "go_limit_mib", limit>>20, "request_bound_mib", server.MemoryBound(cfg)>>20)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

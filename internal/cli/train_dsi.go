@@ -15,6 +15,7 @@ import (
 	"github.com/irgen/irgen/internal/dsi"
 	"github.com/irgen/irgen/internal/engine"
 	"github.com/irgen/irgen/internal/store"
+	"github.com/irgen/irgen/internal/train"
 )
 
 func init() {
@@ -118,7 +119,8 @@ func runDSI(ctx context.Context, f dsiFlags) error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	tc := decoder.DefaultTrainConfig()
-	tc.Epochs, tc.Batch, tc.LR, tc.EncoderLRMult, tc.WarmupEpochs, tc.Seed, tc.Out = f.indexEpochs, f.batch, f.lr, f.encoderLRMult, f.warmup, f.seed, stderr
+	tc.Budget = train.Budget{Epochs: float64(f.indexEpochs)}
+	tc.Batch, tc.LR, tc.EncoderLRMult, tc.WarmupEpochs, tc.Seed, tc.Out = f.batch, f.lr, f.encoderLRMult, f.warmup, f.seed, stderr
 	noAug := e.Transform
 	noAug.ScaleMin, noAug.ScaleMax, noAug.Flip = 1, 1, false
 	indexTF := noAug
@@ -152,7 +154,7 @@ func runDSI(ctx context.Context, f dsiFlags) error {
 			queries, labels = ds.Gallery, g.Labels
 		}
 		rc := tc
-		rc.Epochs = f.retEpochs
+		rc.Budget = train.Budget{Epochs: float64(f.retEpochs)}
 		retTF := noAug
 		if f.retAug {
 			retTF = e.Transform

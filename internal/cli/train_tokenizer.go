@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/irgen/irgen/internal/batch"
@@ -12,6 +14,7 @@ import (
 	"github.com/irgen/irgen/internal/imageproc"
 	"github.com/irgen/irgen/internal/store"
 	"github.com/irgen/irgen/internal/tokenizer"
+	"github.com/irgen/irgen/internal/train"
 )
 
 func init() {
@@ -20,13 +23,17 @@ func init() {
 
 type tokenizerFlags struct {
 	data, labels, out, size, init string
-	epochs, batch, limit          int
+	batch, limit                  int
+	steps, minSteps, maxSteps     int
+	validEvery, patience          int
 	m, l, featureDim              int
+	epochs, val                   float64
 	lr, encoderLRMult             float64
 	rqWeight, warmup              float64
 	quantizeAfter                 int
 	cropMin                       float64
 	seed                          int64
+	fresh                         bool
 }
 
 func (f *tokenizerFlags) define(fs flagDefiner) {
@@ -34,7 +41,14 @@ func (f *tokenizerFlags) define(fs flagDefiner) {
 	fs.StringVar(&f.labels, "labels", "", "CSV file of path,label rows giving the classes of a flat folder of images (--data the folder)")
 	fs.StringVar(&f.size, "size", "mini-hybrid", "encoder size: "+fmt.Sprint(encoder.SizeNames()))
 	fs.StringVar(&f.init, "init", "", "start the encoder from a .safetensors file (CLIP or timm/DeiT ViT)")
-	fs.IntVar(&f.epochs, "epochs", 20, "training epochs")
+	b := tokenizer.DefaultBudget()
+	fs.Float64Var(&f.epochs, "epochs", b.Epochs, "training budget in epochs, bounded by --min-steps and --max-steps")
+	fs.IntVar(&f.minSteps, "min-steps", b.MinSteps, "fewest optimizer steps (small collections)")
+	fs.IntVar(&f.maxSteps, "max-steps", b.MaxSteps, "most optimizer steps (0 = no bound)")
+	fs.IntVar(&f.steps, "steps", 0, "optimizer steps, overriding the budget rule (0 = from the collection size)")
+	fs.Float64Var(&f.val, "val", defaultVal, "share of the training images held out to validate (0 = none), at most 1,000 images")
+	fs.IntVar(&f.validEvery, "valid-every", 500, "steps between validations")
+	fs.IntVar(&f.patience, "patience", 3, "stop after this many validations without a better score (0 = train the whole budget)")
 	fs.IntVar(&f.batch, "batch", 128, "images per step")
 	fs.IntVar(&f.limit, "limit", 0, "train on the first N training images (0 = all)")
 	fs.IntVar(&f.m, "m", 4, "ID length M (residual quantization levels)")
@@ -54,6 +68,7 @@ func trainTokenizer(ctx context.Context, args []string) error {
 	fs := newFlags("train-tokenizer", "--data NAME|PATH --out MODEL [flags]")
 	f.define(fs)
 	fs.StringVar(&f.out, "out", "", "model directory to create or resume")
+	fs.BoolVar(&f.fresh, "fresh", false, freshUsage)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -64,9 +79,17 @@ func trainTokenizer(ctx context.Context, args []string) error {
 // runTokenizer trains (or resumes) the tokenizer of f.out and records it
 // in the bundle. It returns the training seconds.
 func runTokenizer(ctx context.Context, f tokenizerFlags) (float64, error) {
-	b, err := openBundle(f.out, true)
-	if err != nil {
-		return 0, err
+	if f.out == "" {
+		return 0, fmt.Errorf("%w: --out is required", errUsage)
+	}
+	if f.fresh {
+		if err := removeModel(f.out); err != nil {
+			return 0, err
+		}
+	}
+	if tokenizer.Trained(f.out) {
+		fmt.Fprintf(stderr, "irgen: %s holds a trained tokenizer; kept (add --fresh to retrain the model)\n", f.out)
+		return tokenizer.Seconds(f.out), nil
 	}
 	ds, err := openData(f.data, f.labels)
 	if err != nil {
@@ -85,21 +108,24 @@ func runTokenizer(ctx context.Context, f tokenizerFlags) (float64, error) {
 			return 0, err
 		}
 	}
-	tc := tokenizer.DefaultTrainConfig()
-	tc.Epochs, tc.Batch, tc.LR, tc.Seed, tc.WarmupEpochs = f.epochs, f.batch, f.lr, f.seed, f.warmup
-	tc.Out, tc.Workers = stderr, config.Workers()
-	tc.EncoderLRMult, tc.QuantizeAfter = 1, 1
-	if pre != nil {
-		tc.EncoderLRMult, tc.QuantizeAfter = 0.01, 0
+	if ds.Train.Len() == 0 {
+		return 0, fmt.Errorf("%w: %s has no training images (a manifest needs train or trainval rows)", errUsage, f.data)
 	}
-	if f.encoderLRMult >= 0 {
-		tc.EncoderLRMult = f.encoderLRMult
+	tc := f.trainConfig(pre != nil)
+	trainIdx, valIdx, err := holdOut(ds.Train, f.val, f.seed)
+	if err != nil {
+		return 0, err
 	}
-	if f.quantizeAfter >= 0 {
-		tc.QuantizeAfter = f.quantizeAfter
+	tc.Batch = fitBatch(tc.Batch, len(trainIdx), "tokenizer")
+	steps, err := tc.Steps(len(trainIdx))
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	cfg := tokenizer.DefaultConfig(enc, len(ds.Classes))
 	cfg.M, cfg.L, cfg.FeatureDim, cfg.RQWeight = f.m, f.l, f.featureDim, f.rqWeight
+	if err := cfg.Validate(); err != nil {
+		return 0, fmt.Errorf("%w: %v", errUsage, err)
+	}
 	backend, err := newBackend()
 	if err != nil {
 		return 0, err
@@ -114,6 +140,10 @@ func runTokenizer(ctx context.Context, f tokenizerFlags) (float64, error) {
 		}
 	}
 	tf := trainTransform(enc, f.cropMin)
+	b, err := openBundle(f.out, true)
+	if err != nil {
+		return 0, err
+	}
 	if err := b.SetConfig(cfgData, dataInfo{Spec: f.data, Labels: f.labels, Limit: f.limit}); err != nil {
 		return 0, err
 	}
@@ -124,9 +154,13 @@ func runTokenizer(ctx context.Context, f tokenizerFlags) (float64, error) {
 	if err := b.Save(); err != nil {
 		return 0, err
 	}
-	fmt.Fprintf(stderr, "irgen: tokenizer %s (%.3f GFLOPs/img) on %s: %d training images, %d classes, M=%d L=%d, backend %s\n",
-		f.size, enc.GFLOPs(), ds.Name, ds.Train.Len(), len(ds.Classes), cfg.M, cfg.L, backend.Name())
-	loader := batch.New(ds.Train, tf, config.Workers())
+	v := newFeatureValidation(ds.Train, trainIdx, valIdx, tf)
+	if v != nil {
+		tc.Validate = v.score
+	}
+	fmt.Fprintf(stderr, "irgen: tokenizer %s (%.3f GFLOPs/img) on %s: %d training images, %d classes, M=%d L=%d, %d steps, %s, backend %s\n",
+		f.size, enc.GFLOPs(), ds.Name, len(trainIdx), len(ds.Classes), cfg.M, cfg.L, steps, v, backend.Name())
+	loader := batch.New(dataset.Sub(ds.Train, trainIdx), tf, config.Workers())
 	start := time.Now()
 	secs, err := tokenizer.Train(ctx, m, b.Dir(), tc, loader)
 	if err != nil {
@@ -138,6 +172,50 @@ func runTokenizer(ctx context.Context, f tokenizerFlags) (float64, error) {
 	fmt.Fprintf(stderr, "irgen: tokenizer trained in %s (this run %s)\n", time.Duration(secs*float64(time.Second)).Round(time.Second),
 		time.Since(start).Round(time.Second))
 	return secs, nil
+}
+
+func (f *tokenizerFlags) trainConfig(pretrained bool) tokenizer.TrainConfig {
+	tc := tokenizer.DefaultTrainConfig()
+	tc.Budget = train.Budget{Epochs: f.epochs, MinSteps: f.minSteps, MaxSteps: f.maxSteps, Steps: f.steps}
+	tc.Batch, tc.LR, tc.Seed, tc.WarmupEpochs = f.batch, f.lr, f.seed, f.warmup
+	tc.ValidEvery, tc.Patience = f.validEvery, f.patience
+	tc.Out, tc.Workers = stderr, config.Workers()
+	tc.EncoderLRMult, tc.QuantizeAfter = 1, 1
+	if pretrained {
+		tc.EncoderLRMult, tc.QuantizeAfter = 0.01, 0
+	}
+	if f.encoderLRMult >= 0 {
+		tc.EncoderLRMult = f.encoderLRMult
+	}
+	if f.quantizeAfter >= 0 {
+		tc.QuantizeAfter = f.quantizeAfter
+	}
+	return tc
+}
+
+// fitBatch lowers the batch of a stage to the number of training images
+// when there are fewer.
+func fitBatch(batch, n int, stage string) int {
+	if n > 0 && n < batch {
+		fmt.Fprintf(stderr, "irgen: %s: %d training images, fewer than a batch of %d: batches of %d\n", stage, n, batch, n)
+		return n
+	}
+	return batch
+}
+
+const freshUsage = "start the model over: remove the model in --out (tokenizer, IDs, decoder, every method) first"
+
+// removeModel deletes the model in dir (for --fresh): only a directory
+// that holds an irgen manifest, so that a mistyped path loses nothing.
+func removeModel(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, store.ManifestName)); err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return err
+	}
+	fmt.Fprintf(stderr, "irgen: --fresh: removing the model in %s\n", dir)
+	return os.RemoveAll(dir)
 }
 
 // trainTransform is the augmentation for training images; the same

@@ -16,6 +16,8 @@ const (
 	EnvHome = "IRGEN_HOME"
 	// EnvFashionDir overrides the directory of the Fashion-MNIST IDX files.
 	EnvFashionDir = "IRGEN_FASHION_MNIST_DIR"
+	// EnvToken is the bearer token 'irgen serve' requires for writes.
+	EnvToken = "IRGEN_TOKEN"
 )
 
 // DefaultBackend is the pure-Go backend with the parallelism setting seen
@@ -33,6 +35,9 @@ func Backend() string {
 	}
 	return DefaultBackend
 }
+
+// Token returns $IRGEN_TOKEN, the serve command's default write token.
+func Token() string { return os.Getenv(EnvToken) }
 
 // FashionDir returns the Fashion-MNIST directory.
 func FashionDir() string {

@@ -17,7 +17,9 @@ type manifestRow struct {
 	line               int
 }
 
-// Manifest split values. "trainval" rows go to both Train and Gallery.
+// Manifest split values. "trainval" rows go to both Train and Gallery; a
+// manifest without gallery (or trainval) rows has its train rows as the
+// gallery.
 const (
 	splitTrain    = "train"
 	splitGallery  = "gallery"
@@ -92,7 +94,13 @@ func openManifest(file string, opt Options) (*Dataset, error) {
 	}
 	classes, s := b.build(splitTrain, splitGallery, splitQuery)
 	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-	return &Dataset{Name: name, Classes: classes, Train: s[0], Gallery: s[1], Query: s[2]}, nil
+	ds := &Dataset{Name: name, Classes: classes, Train: s[0], Gallery: s[1], Query: s[2]}
+	if ds.Gallery.Len() == 0 {
+		// No gallery rows: the training images are the gallery, the
+		// usual retrieval setting.
+		ds.Gallery = ds.Train
+	}
+	return ds, nil
 }
 
 // readRows reads the CSV rows of r, a file named name in errors: fields

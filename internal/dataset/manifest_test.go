@@ -46,6 +46,16 @@ func TestOpenManifestNoHeaderNames(t *testing.T) {
 	}
 }
 
+// TestManifestWithoutGallery checks the rule for a manifest of train and
+// query rows only: the training images are the gallery.
+func TestManifestWithoutGallery(t *testing.T) {
+	root := t.TempDir()
+	writeImages(t, root, "a.jpg", "b.jpg", "q.jpg")
+	file := writeFile(t, root, "m.csv", []byte("a.jpg,x,train\nb.jpg,y,train\nq.jpg,x,query\n"))
+	ds := mustOpen(t, file, Options{})
+	checkSplit(t, ds, "gallery", ds.Gallery, []item{{"a.jpg", "x"}, {"b.jpg", "y"}})
+}
+
 func TestParseManifestErrors(t *testing.T) {
 	tests := []struct {
 		name, csv, want string

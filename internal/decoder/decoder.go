@@ -92,12 +92,16 @@ func (m *Model) loadWeights(path string) error {
 	return nil
 }
 
+func (m *Model) saveWeights(path string) error {
+	return store.WriteFileAtomic(path, func(w io.Writer) error {
+		return ckpt.Save(w, m.Vars, nil)
+	})
+}
+
 // Save writes the configuration and weights into dir atomically.
 func (m *Model) Save(dir string) error {
 	if err := store.WriteJSON(filepath.Join(dir, ConfigFile), saved{Decoder: m.Config, Encoder: m.Encoder}); err != nil {
 		return fmt.Errorf("decoder: %w", err)
 	}
-	return store.WriteFileAtomic(filepath.Join(dir, WeightsFile), func(w io.Writer) error {
-		return ckpt.Save(w, m.Vars, nil)
-	})
+	return m.saveWeights(filepath.Join(dir, WeightsFile))
 }

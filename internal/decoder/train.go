@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	. "github.com/gomlx/gomlx/core/graph"
@@ -22,24 +23,43 @@ import (
 // StateFile records how far decoder training got, for resuming.
 const StateFile = "decoder.state.json"
 
+// BestFile holds the weights with the best validation score while
+// training runs; they replace WeightsFile when training ends.
+const BestFile = "decoder.best.ckpt"
+
 // TrainConfig holds the decoder's optimization settings.
 type TrainConfig struct {
-	Epochs int     `json:"epochs"`
-	Batch  int     `json:"batch"`
-	LR     float64 `json:"lr"` // peak rate of the decoder
+	// Budget is the number of optimizer steps, from the collection size.
+	Budget train.Budget `json:"budget"`
+	Batch  int          `json:"batch"`
+	LR     float64      `json:"lr"` // peak rate of the decoder
 	// EncoderLRMult scales the encoder's rate; IRGen uses 0.01.
 	EncoderLRMult float64 `json:"encoder_lr_mult"`
 	WarmupEpochs  float64 `json:"warmup_epochs"`
 	Seed          int64   `json:"seed"`
 
+	// Validate scores the decoder on held-out images every ValidEvery
+	// steps; training keeps the best weights and stops after Patience
+	// checks without improvement. Nil trains the whole budget.
+	Validate   func() (score float64, status string, err error) `json:"-"`
+	ValidEvery int                                              `json:"valid_every"`
+	Patience   int                                              `json:"patience"`
+
 	SaveEvery time.Duration `json:"-"`
 	Out       io.Writer     `json:"-"`
 }
 
+// DefaultBudget gives a collection at least 1,200 steps (a 5,000-image
+// folder trains about 30 epochs), ten epochs when that is more, and at most
+// 3,000 (about 6 epochs of 60,000 images, 15 minutes on 2 cores).
+func DefaultBudget() train.Budget {
+	return train.Budget{Epochs: 10, MinSteps: 1200, MaxSteps: 3000}
+}
+
 // DefaultTrainConfig returns CPU-sized settings.
 func DefaultTrainConfig() TrainConfig {
-	return TrainConfig{Epochs: 3, Batch: 128, LR: 5e-4, EncoderLRMult: 0.01, WarmupEpochs: 0.5, Seed: 1,
-		SaveEvery: 5 * time.Minute, Out: os.Stderr}
+	return TrainConfig{Budget: DefaultBudget(), Batch: 128, LR: 5e-4, EncoderLRMult: 0.01, WarmupEpochs: 0.5, Seed: 1,
+		ValidEvery: 200, Patience: 4, SaveEvery: 5 * time.Minute, Out: os.Stderr}
 }
 
 // Pairs gives the training pairs: for training image i (a position in the
@@ -81,7 +101,7 @@ type state = train.State[TrainConfig]
 // Trained reports whether the decoder in dir finished training.
 func Trained(dir string) bool {
 	st, err := readState(dir)
-	return err == nil && st.Steps > 0 && st.Done >= st.Steps
+	return err == nil && st.Finished()
 }
 
 // Seconds returns the training time recorded in dir, summed over resumed
@@ -98,31 +118,56 @@ func readState(dir string) (state, error) {
 	return train.ReadState[TrainConfig](filepath.Join(dir, StateFile))
 }
 
+// freezeEncoder keeps the encoder as the tokenizer trained it: its
+// variables are not trained, so the step computes no gradient through it.
+func (m *Model) freezeEncoder() {
+	for v := range m.Vars.IterVariables() {
+		if strings.HasPrefix(v.Path(), EncoderScope+"/") {
+			v.SetTrainable(false)
+		}
+	}
+}
+
+// Remove deletes the decoder's files from dir, so that the next Train
+// starts afresh.
+func Remove(dir string) error {
+	for _, f := range []string{StateFile, WeightsFile, ConfigFile, BestFile} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("decoder: %w", err)
+		}
+	}
+	return nil
+}
+
 // Train trains m on pairs from src, saving into dir and resuming an
 // unfinished run found there. It returns the training seconds.
 func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch.Loader, pairs *Pairs) (float64, error) {
-	spe := src.Len() / tc.Batch
-	if spe == 0 {
-		return 0, fmt.Errorf("decoder: %d training images, fewer than a batch of %d", src.Len(), tc.Batch)
+	steps, err := tc.Budget.For(src.Len(), tc.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("decoder: %w", err)
 	}
-	st := state{Train: tc, Steps: spe * tc.Epochs}
+	spe := src.Len() / tc.Batch
+	st := state{Train: tc, Steps: steps}
 	if prev, err := readState(dir); err == nil {
-		if prev.Train.Batch != tc.Batch || prev.Train.Epochs != tc.Epochs || prev.Train.Seed != tc.Seed {
-			return 0, fmt.Errorf("decoder: %s holds a run with other settings (batch %d, epochs %d, seed %d)",
-				dir, prev.Train.Batch, prev.Train.Epochs, prev.Train.Seed)
+		if prev.Train.Batch != tc.Batch || prev.Steps != steps || prev.Train.Seed != tc.Seed {
+			return 0, fmt.Errorf("decoder: %s holds a run with other settings (batch %d, %d steps, seed %d); add --fresh to retrain it",
+				dir, prev.Train.Batch, prev.Steps, prev.Train.Seed)
 		}
 		if err := m.loadWeights(filepath.Join(dir, WeightsFile)); err != nil {
 			return 0, fmt.Errorf("decoder: resume: %w", err)
 		}
-		st.Done, st.Seconds = prev.Done, prev.Seconds
+		st.Done, st.Seconds, st.Best = prev.Done, prev.Seconds, prev.Best
+		if st.Finished() {
+			return st.Seconds, nil
+		}
 		fmt.Fprintf(tc.Out, "decoder: resuming %s at step %d of %d\n", dir, st.Done, st.Steps)
-	}
-	if st.Done >= st.Steps {
-		return st.Seconds, nil
 	}
 	opt := nn.DefaultAdamW(st.Steps, int(tc.WarmupEpochs*float64(spe)))
 	opt.LR, opt.WarmupLR, opt.ClipNorm = tc.LR, tc.LR/1000, 1
 	opt.Multipliers = map[string]float64{EncoderScope: tc.EncoderLRMult}
+	if tc.EncoderLRMult == 0 {
+		m.freezeEncoder()
+	}
 	ec := m.Encoder
 	exec, err := model.NewExec(m.Backend, m.Vars, func(scope *model.Scope, images, codes *Node) []*Node {
 		memory := encoder.Forward(scope.Store().Scope(EncoderScope), ec, images)
@@ -139,9 +184,16 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch
 	var perm []int
 	permEpoch := -1
 	started, base := time.Now(), st.Seconds
+	bestPath := filepath.Join(dir, BestFile)
 	save := func(done int) error {
 		st.Done = done
 		st.Seconds = base + time.Since(started).Seconds()
+		if st.Finished() && st.Best.Step > 0 && st.Best.Step != done {
+			// The run is over: the best weights become the model's.
+			if err := m.loadWeights(bestPath); err != nil {
+				return err
+			}
+		}
 		if err := m.Save(dir); err != nil {
 			return err
 		}
@@ -149,7 +201,9 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch
 	}
 	loop := &train.Loop{
 		Name: "decoder", Steps: st.Steps, Start: st.Done, Batch: tc.Batch, SaveEvery: tc.SaveEvery, Out: tc.Out,
-		Save: save,
+		Save:     save,
+		Validate: tc.Validate, ValidEvery: tc.ValidEvery, Patience: tc.Patience, Best: &st.Best,
+		SaveBest: func() error { return m.saveWeights(bestPath) },
 		Step: func(i int) (string, error) {
 			epoch, j := i/spe, i%spe
 			if epoch != permEpoch {
@@ -164,19 +218,17 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch
 			for k, ix := range idx {
 				pairs.target(ix, rng, codes[k*m.Config.M:(k+1)*m.Config.M])
 			}
-			out, err := exec.Exec(tensors.FromFlatDataAndDimensions(images, tc.Batch, ec.ImageSize, ec.ImageSize, ec.Channels),
+			v, err := train.Exec(exec, tensors.FromFlatDataAndDimensions(images, tc.Batch, ec.ImageSize, ec.ImageSize, ec.Channels),
 				tensors.FromFlatDataAndDimensions(codes, tc.Batch, m.Config.M))
 			if err != nil {
 				return "", err
 			}
-			v := make([]float32, len(out))
-			for k, t := range out {
-				v[k] = tensors.ToScalar[float32](t)
-				t.FinalizeAll()
-			}
-			return fmt.Sprintf("epoch %d/%d loss %.3f token-acc %.3f lr %.2g", epoch+1, tc.Epochs, v[0], v[1], v[2]), nil
+			return fmt.Sprintf("epoch %d loss %.3f token-acc %.3f lr %.2g", epoch+1, v[0], v[1], v[2]), nil
 		},
 	}
 	err = loop.Run(ctx)
+	if err == nil {
+		os.Remove(bestPath)
+	}
 	return base + time.Since(started).Seconds(), err
 }

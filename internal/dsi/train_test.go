@@ -18,6 +18,7 @@ import (
 	"github.com/irgen/irgen/internal/engine"
 	"github.com/irgen/irgen/internal/imageproc"
 	"github.com/irgen/irgen/internal/nn"
+	"github.com/irgen/irgen/internal/train"
 )
 
 func testBackend(t testing.TB) compute.Backend {
@@ -70,7 +71,8 @@ func TestMemorize(t *testing.T) {
 		t.Fatal(err)
 	}
 	tc := decoder.DefaultTrainConfig()
-	tc.Epochs, tc.Batch, tc.LR, tc.EncoderLRMult, tc.WarmupEpochs, tc.Out = 60, 4, 3e-3, 1, 2, io.Discard
+	tc.Budget = train.Budget{Epochs: 60}
+	tc.Batch, tc.LR, tc.EncoderLRMult, tc.WarmupEpochs, tc.Out = 4, 3e-3, 1, 2, io.Discard
 	src := batch.New(gal, tf, 1)
 	dir := t.TempDir()
 	indexDir := filepath.Join(dir, "index")
@@ -138,7 +140,7 @@ func TestMemorize(t *testing.T) {
 	// Retrieval phase: starts from the indexing weights with a fresh
 	// optimizer, so its step counter counts its own steps only.
 	rc := tc
-	rc.Epochs = 1
+	rc.Budget = train.Budget{Epochs: 1}
 	ft, _, err := TrainRetrieval(context.Background(), be, indexDir, filepath.Join(dir, "retrieval"), rc, src, labels, labels, ids)
 	if err != nil {
 		t.Fatal(err)

@@ -38,6 +38,8 @@ type Engine struct {
 	// QueryBatch is the number of queries the decoder graphs are compiled
 	// for; smaller batches are padded.
 	QueryBatch int
+	// Rerank orders the irgen method's candidates.
+	Rerank Rerank
 
 	retMu      sync.Mutex
 	retrievers map[Method]Retriever
@@ -58,8 +60,11 @@ type Engine struct {
 // Open loads the model in the bundle b. The gallery is optional (before
 // assign) and so is the decoder.
 func Open(b *store.Bundle, backend compute.Backend) (*Engine, error) {
-	e := &Engine{Bundle: b, QueryBatch: 16, deleted: map[int]bool{}}
+	e := &Engine{Bundle: b, QueryBatch: 16, deleted: map[int]bool{}, Rerank: Rerank{Lambda: DefaultLambda}}
 	if err := b.Config(ConfigTransform, &e.Transform); err != nil {
+		return nil, err
+	}
+	if err := b.Config(ConfigRerank, &e.Rerank); err != nil && !errors.Is(err, store.ErrNoConfig) {
 		return nil, err
 	}
 	var err error

@@ -15,8 +15,14 @@ type Method string
 
 // The retrieval methods over one model.
 const (
-	// IRGen generates IDs with the decoder by trie-constrained beam search.
+	// IRGen generates IDs with the decoder by trie-constrained beam search
+	// and ranks their images, with those of the IDs nearest to the query
+	// in the prefix tree, by feature similarity plus the decoder's prior
+	// (Rerank).
 	IRGen Method = "irgen"
+	// IRGenGen is the paper's pure generative order: the images of the
+	// generated IDs in the order of their beam scores.
+	IRGenGen Method = "irgen-gen"
 	// KNN is exact cosine search over the tokenizer's features.
 	KNN Method = "knn"
 	// RQTree is beam search over the prefix tree scored by codeword
@@ -25,7 +31,7 @@ const (
 )
 
 // Methods lists the methods Search knows.
-var Methods = []Method{IRGen, KNN, RQTree}
+var Methods = []Method{IRGen, IRGenGen, KNN, RQTree}
 
 // ParseMethods parses a comma-separated list of built-in and registered
 // methods.
@@ -107,6 +113,8 @@ func (e *Engine) Search(method Method, images []float32, n int, opt Options) ([]
 		tm.Search = time.Since(start)
 		return hits, tm, err
 	case IRGen:
+		return e.searchRerank(images, n, opt)
+	case IRGenGen:
 		return e.searchIRGen(images, n, opt)
 	}
 	return nil, tm, fmt.Errorf("engine: unknown method %q", method)
@@ -135,6 +143,16 @@ func (e *Engine) searchKNN(feats []float32, opt Options) ([][]Hit, error) {
 }
 
 func (e *Engine) searchRQ(feats []float32, n int, opt Options) ([][]Hit, error) {
+	hyps, err := e.rqBeams(feats, n, opt.Beam)
+	if err != nil {
+		return nil, err
+	}
+	return e.expand(hyps, 0, opt), nil
+}
+
+// rqBeams returns the width IDs of the prefix tree nearest to each of the
+// n features by codeword distance.
+func (e *Engine) rqBeams(feats []float32, n, width int) ([][]beam.Hypothesis, error) {
 	sc, err := beam.NewRQScorer(e.Quantizer, beam.SumResiduals)
 	if err != nil {
 		return nil, err
@@ -142,30 +160,54 @@ func (e *Engine) searchRQ(feats []float32, n int, opt Options) ([][]Hit, error) 
 	if err := sc.SetQueries(feats); err != nil {
 		return nil, err
 	}
-	bs, err := e.beamSearcher(opt.Beam)
+	bs, err := e.beamSearcher(width)
 	if err != nil {
 		return nil, err
 	}
-	hyps, err := bs.SearchBatch(sc, e.trie, n)
-	if err != nil {
-		return nil, err
-	}
-	return e.expand(hyps, 0, opt), nil
+	return bs.SearchBatch(sc, e.trie, n)
 }
 
 func (e *Engine) searchIRGen(images []float32, n int, opt Options) ([][]Hit, Timing, error) {
+	hyps, tm, err := e.generate(images, n, opt.Beam)
+	if err != nil {
+		return nil, tm, err
+	}
+	return e.expand(hyps, 0, opt), tm, nil
+}
+
+func (e *Engine) searchRerank(images []float32, n int, opt Options) ([][]Hit, Timing, error) {
+	cs, tm, err := e.candidates(images, n, opt)
+	if err != nil {
+		return nil, tm, err
+	}
+	start := time.Now()
+	out := make([][]Hit, n)
+	for q := range cs {
+		var exclude func(int) bool
+		if opt.Exclude != nil {
+			exclude = func(id int) bool { return opt.Exclude(q, id) }
+		}
+		out[q] = Rank(cs[q], e.Rerank.Lambda, opt.K, exclude)
+	}
+	tm.Search += time.Since(start)
+	return out, tm, nil
+}
+
+// generate runs the decoder's beam search of the given width for n query
+// images, in padded batches of QueryBatch.
+func (e *Engine) generate(images []float32, n, width int) ([][]beam.Hypothesis, Timing, error) {
 	var tm Timing
 	if e.Decoder == nil {
 		return nil, tm, ErrNoDecoder
 	}
-	bs, err := e.beamSearcher(opt.Beam)
+	bs, err := e.beamSearcher(width)
 	if err != nil {
 		return nil, tm, err
 	}
 	size := e.Transform.Len()
 	qb := e.QueryBatch
 	buf := make([]float32, qb*size)
-	out := make([][]Hit, 0, n)
+	out := make([][]beam.Hypothesis, 0, n)
 	for lo := 0; lo < n; lo += qb {
 		hi := min(lo+qb, n)
 		clear(buf)
@@ -176,7 +218,7 @@ func (e *Engine) searchIRGen(images []float32, n int, opt Options) ([][]Hit, Tim
 		}
 		tm.Encode += t.Encode
 		tm.Search += t.Search
-		out = append(out, e.expand(hyps[:hi-lo], lo, opt)...)
+		out = append(out, hyps[:hi-lo]...)
 	}
 	return out, tm, nil
 }

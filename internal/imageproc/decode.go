@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"io"
 	"os"
 	"strconv"
@@ -50,11 +51,34 @@ type Limits struct {
 	// the header before the image body is decoded, which defeats
 	// decompression bombs.
 	MaxPixels int64
+	// MaxDecodedBytes bounds the memory of the decoded image: width ×
+	// height × the bytes a pixel of its color model takes (8 for 16-bit
+	// RGBA), checked against the header like MaxPixels.
+	MaxDecodedBytes int64
 }
 
-// DefaultLimits returns 64 MiB and 64 megapixels.
+// DefaultLimits returns 64 MiB, 64 megapixels and 256 MiB decoded.
 func DefaultLimits() Limits {
-	return Limits{MaxBytes: 64 << 20, MaxPixels: 64 << 20}
+	return Limits{MaxBytes: 64 << 20, MaxPixels: 64 << 20, MaxDecodedBytes: 256 << 20}
+}
+
+// BytesPerPixel is the memory a pixel of color model m takes once
+// decoded (the largest for a model it does not know).
+func BytesPerPixel(m color.Model) int64 {
+	switch m {
+	case color.GrayModel, color.AlphaModel:
+		return 1
+	case color.Gray16Model, color.Alpha16Model:
+		return 2
+	case color.YCbCrModel:
+		return 3
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel, color.NYCbCrAModel:
+		return 4
+	}
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	return 8
 }
 
 func (lim Limits) resolved() Limits {
@@ -64,6 +88,9 @@ func (lim Limits) resolved() Limits {
 	}
 	if lim.MaxPixels <= 0 {
 		lim.MaxPixels = d.MaxPixels
+	}
+	if lim.MaxDecodedBytes <= 0 {
+		lim.MaxDecodedBytes = d.MaxDecodedBytes
 	}
 	return lim
 }
@@ -142,20 +169,37 @@ func decode(r io.Reader, lim Limits, name string, size int64) (image.Image, erro
 	if int64(buf.Len()) > lim.MaxBytes {
 		return nil, fmt.Errorf("%w%s: more than %d bytes", ErrTooLarge, quoted(name), lim.MaxBytes)
 	}
-	data := buf.Bytes()
-	if _, _, err := decodeConfig(bytes.NewReader(data), lim, name); err != nil {
-		return nil, err
+	img, _, err := decodeBytes(buf.Bytes(), lim, name)
+	return img, err
+}
+
+// DecodeBytes decodes the image file data like Decode, without copying it.
+func DecodeBytes(data []byte, lim Limits) (image.Image, error) {
+	lim = lim.resolved()
+	if int64(len(data)) > lim.MaxBytes {
+		return nil, fmt.Errorf("%w: %d bytes exceeds limit of %d", ErrTooLarge, len(data), lim.MaxBytes)
 	}
-	img, format, err := image.Decode(bytes.NewReader(data))
+	img, _, err := decodeBytes(data, lim, "")
+	return img, err
+}
+
+// decodeBytes checks the header of data against lim, decodes the image
+// and returns how many bytes of data the decoder read.
+func decodeBytes(data []byte, lim Limits, name string) (image.Image, int64, error) {
+	if _, _, err := decodeConfig(bytes.NewReader(data), lim, name); err != nil {
+		return nil, 0, err
+	}
+	cr := &countReader{r: bytes.NewReader(data)}
+	img, format, err := image.Decode(cr)
 	if err != nil {
-		return nil, fmt.Errorf("%w%s: %s: %w", ErrCorrupt, quoted(name), format, err)
+		return nil, 0, fmt.Errorf("%w%s: %s: %w", ErrCorrupt, quoted(name), format, err)
 	}
 	// Defensive: the body must agree with the header that was checked.
 	b := img.Bounds()
 	if err := checkDims(b.Dx(), b.Dy(), lim, name); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return img, nil
+	return img, cr.n, nil
 }
 
 func decodeConfig(r io.Reader, lim Limits, name string) (image.Config, string, error) {
@@ -168,6 +212,10 @@ func decodeConfig(r io.Reader, lim Limits, name string) (image.Config, string, e
 	}
 	if err := checkDims(cfg.Width, cfg.Height, lim, name); err != nil {
 		return cfg, format, err
+	}
+	if bpp := BytesPerPixel(cfg.ColorModel); int64(cfg.Width)*int64(cfg.Height) > lim.MaxDecodedBytes/bpp {
+		return cfg, format, fmt.Errorf("%w%s: %dx%d at %d bytes a pixel exceeds %d bytes decoded",
+			ErrTooLarge, quoted(name), cfg.Width, cfg.Height, bpp, lim.MaxDecodedBytes)
 	}
 	return cfg, format, nil
 }

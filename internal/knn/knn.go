@@ -7,6 +7,7 @@ package knn
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/irgen/irgen/internal/vec"
@@ -162,4 +163,36 @@ func (ix *Index) kernel() func(q, data []float32, dim int, out []float32) {
 		return vec.SquaredL2Batch
 	}
 	return vec.DotBatch
+}
+
+// Scores writes the similarity of q to each row of ids into out (the
+// index's metric, higher is better, as Search scores); len(out) must be
+// len(ids). A query is normalized for Cosine. Deleted rows score -Inf.
+func (ix *Index) Scores(q []float32, ids []int, out []float32) error {
+	if len(q) != ix.dim || len(out) != len(ids) {
+		return fmt.Errorf("%w: query of %d values (dim %d), %d ids for %d scores", ErrDim, len(q), ix.dim, len(ids), len(out))
+	}
+	qn := q
+	if ix.metric == Cosine {
+		qn = append([]float32(nil), q...)
+		vec.Normalize(qn)
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	for i, id := range ids {
+		if id < 0 || id >= len(ix.deleted) {
+			return fmt.Errorf("%w: %d not in [0, %d)", ErrID, id, len(ix.deleted))
+		}
+		if ix.deleted[id] {
+			out[i] = float32(math.Inf(-1))
+			continue
+		}
+		row := ix.data[id*ix.dim : (id+1)*ix.dim]
+		if ix.metric != L2 {
+			out[i] = vec.Dot(qn, row)
+		} else {
+			out[i] = -vec.SquaredL2(qn, row)
+		}
+	}
+	return nil
 }

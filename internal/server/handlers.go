@@ -15,6 +15,7 @@ import (
 
 	"github.com/irgen/irgen/api"
 	"github.com/irgen/irgen/internal/engine"
+	"github.com/irgen/irgen/internal/imageproc"
 	"github.com/irgen/irgen/internal/semid"
 )
 
@@ -40,6 +41,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	up, err := s.readUpload(w, r)
+	defer up.release()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -83,6 +85,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
 	up, err := s.readUpload(w, r)
+	defer up.release()
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -115,6 +118,7 @@ func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.storage.Store(nil)
 	ent, ok := s.e.Entry(id)
 	if !ok { // deleted already by another request
 		ent = engine.Entry{ID: id, Key: key, Label: label}
@@ -131,6 +135,10 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	if err := s.e.Delete(id); err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	s.storage.Store(nil)
+	if s.cat != nil {
+		s.countStored()
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -188,6 +196,9 @@ func (s *Server) handleImage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	st := s.e.Stats()
 	h := api.Health{Status: "ok", Images: st.Images, IDs: st.IDs, Default: string(s.defaultMethod())}
+	if msg := s.storage.Load(); msg != nil {
+		h.Status, h.Storage = "degraded", *msg
+	}
 	for _, m := range s.methods() {
 		h.Methods = append(h.Methods, string(m))
 	}
@@ -202,13 +213,23 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	s.metrics.write(w, s.e.Stats())
 }
 
-// add decodes the upload and adds it to the engine.
+// add decodes the upload and adds it; the stored file is the upload
+// without whatever follows the image in it.
 func (s *Server) add(up upload, n engine.NewImage) (int, error) {
-	img, err := s.decode(up)
+	img, kept, err := imageproc.DecodeTrimmed(up.data, s.cfg.Limits)
 	if err != nil {
 		return 0, err
 	}
-	return s.e.AddImage(img, n)
+	if limit := s.cfg.MaxCatalogBytes; s.cat != nil && limit > 0 && s.stored.Load()+int64(len(kept)) > limit {
+		return 0, fmt.Errorf("%w: the catalog keeps %d bytes of images and may keep %d (serve --max-catalog); delete images first",
+			errCatalogFull, s.stored.Load(), limit)
+	}
+	n.Data = kept
+	id, err := s.e.AddImage(img, n)
+	if err == nil {
+		s.stored.Add(int64(len(kept)))
+	}
+	return id, err
 }
 
 // parseLabel reads a label field: "" (none), a class index, or a class
@@ -230,11 +251,13 @@ func (s *Server) parseLabel(v string) (int32, error) {
 	return 0, fmt.Errorf("%w: label %q is neither a class index nor one of the %d class names", errBadRequest, v, len(classes))
 }
 
+// pathID parses the image id of the path: a decimal number in its
+// canonical form ("5", not "+5" or "05"), so that one image has one URL.
 func pathID(r *http.Request) (int, error) {
 	v := r.PathValue("id")
 	id, err := strconv.Atoi(v)
-	if err != nil || id < 0 {
-		return 0, fmt.Errorf("%w: image id %q is not a non-negative integer", errBadRequest, v)
+	if err != nil || id < 0 || strconv.Itoa(id) != v {
+		return 0, fmt.Errorf("%w: image id %q is not a non-negative integer in canonical form", errBadRequest, v)
 	}
 	return id, nil
 }

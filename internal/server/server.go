@@ -13,7 +13,10 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"runtime/debug"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/irgen/irgen/internal/catalog"
@@ -25,6 +28,13 @@ import (
 type Config struct {
 	// MaxBodyBytes is the largest request body accepted.
 	MaxBodyBytes int64
+	// MaxCatalogBytes bounds the image files the catalog keeps; an add
+	// past it answers 507. 0 means no bound.
+	MaxCatalogBytes int64
+	// MaxBodyMemory bounds the request bodies held in memory at once: a
+	// request reserves its Content-Length (MaxBodyBytes when unknown)
+	// before reading its body and waits, within Timeout, for room.
+	MaxBodyMemory int64
 	// Limits bounds the decoding of uploaded images (pixels above all:
 	// the header is checked before the body is decoded).
 	Limits imageproc.Limits
@@ -47,15 +57,20 @@ type Config struct {
 	// (images indexed from a data set rather than uploaded), so GET
 	// /v1/images/{id} can serve it re-encoded as PNG.
 	Originals func(id int, key string) (image.Image, error)
+	// Access says who may change the collection.
+	Access Access
 }
 
-// DefaultConfig returns 32 MiB bodies, 40-megapixel images, 10 s
+// DefaultConfig returns 32 MiB bodies (128 MiB of them at once),
+// 40-megapixel images of at most 64 MiB decoded, 10 s
 // requests, one search slot per CPU, k up to 1000 (default 20) and beams
 // up to 200.
 func DefaultConfig() Config {
 	return Config{
 		MaxBodyBytes:    32 << 20,
-		Limits:          imageproc.Limits{MaxBytes: 32 << 20, MaxPixels: 40 << 20},
+		MaxBodyMemory:   128 << 20,
+		MaxCatalogBytes: 4 << 30,
+		Limits:          imageproc.Limits{MaxBytes: 32 << 20, MaxPixels: 40 << 20, MaxDecodedBytes: 64 << 20},
 		Timeout:         10 * time.Second,
 		Concurrency:     runtime.GOMAXPROCS(0),
 		MaxK:            1000,
@@ -70,6 +85,10 @@ type Server struct {
 	e       *engine.Engine
 	cat     *catalog.Catalog // nil: changes are kept in memory only
 	cfg     Config
+	access  Access
+	bodies  *budget
+	storage atomic.Pointer[string] // the last storage error, nil once a write succeeds
+	stored  atomic.Int64           // bytes of image files in the catalog
 	slots   chan struct{}
 	metrics *metrics
 	handler http.Handler
@@ -84,6 +103,9 @@ func New(e *engine.Engine, cat *catalog.Catalog, cfg Config) *Server {
 	}
 	if cfg.Limits == (imageproc.Limits{}) {
 		cfg.Limits = d.Limits
+	}
+	if cfg.MaxBodyMemory < cfg.MaxBodyBytes {
+		cfg.MaxBodyMemory = max(d.MaxBodyMemory, cfg.MaxBodyBytes)
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = d.Timeout
@@ -103,7 +125,14 @@ func New(e *engine.Engine, cat *catalog.Catalog, cfg Config) *Server {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = d.ShutdownTimeout
 	}
-	s := &Server{e: e, cat: cat, cfg: cfg, slots: make(chan struct{}, cfg.Concurrency), metrics: newMetrics()}
+	s := &Server{e: e, cat: cat, cfg: cfg, access: cfg.Access, bodies: newBudget(cfg.MaxBodyMemory), slots: make(chan struct{}, cfg.Concurrency), metrics: newMetrics()}
+	if cat != nil {
+		s.countStored()
+		if err := cat.Writable(); err != nil {
+			slog.Warn("server: the catalog takes no writes; adds and deletes will fail", "err", err)
+			s.storageFailed(err)
+		}
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/search", s.handleSearch)
 	mux.HandleFunc("POST /v1/images", s.handleAdd)
@@ -116,10 +145,66 @@ func New(e *engine.Engine, cat *catalog.Catalog, cfg Config) *Server {
 		mux.Handle(p, web)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowed(r.URL.Path); allow != "" {
+			w.Header().Set("Allow", allow)
+			s.writeError(w, r, fmt.Errorf("%w: %s %s (allowed: %s)", errMethod, r.Method, r.URL.Path, allow))
+			return
+		}
 		s.writeError(w, r, fmt.Errorf("%w: no route %s %s", errNoRoute, r.Method, r.URL.Path))
 	})
-	s.handler = s.instrument(mux)
+	s.handler = s.instrument(s.guard(mux))
 	return s
+}
+
+// countStored reads the size of the catalog's image files.
+func (s *Server) countStored() {
+	n, err := s.cat.StoredBytes()
+	if err != nil {
+		slog.Warn("server: catalog size", "err", err)
+		return
+	}
+	s.stored.Store(n)
+}
+
+// MemoryBound is the memory that requests may use at once under cfg's
+// limits, beyond the idle server: the bodies held (MaxBodyMemory) and, in
+// each slot, four times MaxDecodedBytes (the decoded image, its
+// conversion, the file's copy and the garbage of the previous request
+// that the collector has not reclaimed yet). 'irgen serve' sets the Go runtime's soft memory limit
+// to the idle heap plus this, so that garbage is collected before the
+// heap outgrows it.
+func MemoryBound(cfg Config) int64 {
+	return cfg.MaxBodyMemory + int64(cfg.Concurrency)*4*cfg.Limits.MaxDecodedBytes
+}
+
+// SetMemoryLimit sets the Go runtime's soft memory limit to the memory in
+// use now plus MemoryBound(cfg) and returns it.
+func SetMemoryLimit(cfg Config) int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	limit := int64(ms.Sys-ms.HeapReleased) + MemoryBound(cfg)
+	debug.SetMemoryLimit(limit)
+	return limit
+}
+
+// storageFailed records a storage error for the health report.
+func (s *Server) storageFailed(err error) {
+	msg := err.Error()
+	s.storage.Store(&msg)
+}
+
+// allowed returns the methods a route path answers, "" for no route.
+func allowed(path string) string {
+	switch {
+	case path == "/v1/search" || path == "/v1/images":
+		return "POST"
+	case strings.HasPrefix(path, "/v1/images/") && !strings.Contains(path[len("/v1/images/"):], "/"):
+		return "GET, DELETE"
+	case path == "/healthz" || path == "/metrics" || path == "/" || path == "/app.js" || path == "/style.css":
+		return "GET"
+	}
+	return ""
 }
 
 // Handler returns the server's HTTP handler.

@@ -248,3 +248,17 @@ func (b *Bundle) Save() error {
 		return err
 	})
 }
+
+// Forget drops files and configuration sections from the manifest, for a
+// stage that is retrained: the caller removes the files themselves and
+// calls Save.
+func (b *Bundle) Forget(files []string, configs ...string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, f := range files {
+		delete(b.m.Files, f)
+	}
+	for _, c := range configs {
+		delete(b.m.Config, c)
+	}
+}

@@ -32,7 +32,7 @@ import (
 
 // Version names the cache directory. Bump it when training or the model
 // format changes so that stale cached models are not reused.
-const Version = "v1"
+const Version = "v3"
 
 // Sizes of the synthetic data set.
 const (
@@ -44,9 +44,9 @@ const (
 // Args are the training flags of the tiny model (the same as the CLI's
 // pipeline test).
 var (
-	tokenizerArgs = []string{"--epochs", "6", "--batch", "32", "--lr", "2e-3", "--quantize-after", "2",
+	tokenizerArgs = []string{"--steps", "96", "--batch", "32", "--lr", "2e-3", "--quantize-after", "2",
 		"--m", "2", "--l", "8", "--feature-dim", "16"}
-	decoderArgs = []string{"--dec-epochs", "3", "--dec-batch", "32", "--dec-dim", "32",
+	decoderArgs = []string{"--dec-steps", "48", "--dec-batch", "32", "--dec-dim", "32",
 		"--dec-depth", "1", "--dec-heads", "2", "--dec-mlp", "64", "--dec-lr", "3e-3"}
 )
 

@@ -79,7 +79,11 @@ func (m *Model) Save(dir string) error {
 	if err := store.WriteJSON(filepath.Join(dir, ConfigFile), m.Config); err != nil {
 		return fmt.Errorf("tokenizer: %w", err)
 	}
-	return store.WriteFileAtomic(filepath.Join(dir, WeightsFile), func(w io.Writer) error {
+	return m.saveWeights(filepath.Join(dir, WeightsFile))
+}
+
+func (m *Model) saveWeights(path string) error {
+	return store.WriteFileAtomic(path, func(w io.Writer) error {
 		return ckpt.Save(w, m.Vars, nil)
 	})
 }

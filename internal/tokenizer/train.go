@@ -2,8 +2,6 @@ package tokenizer
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -15,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/irgen/irgen/internal/batch"
+	"github.com/irgen/irgen/internal/ckpt"
 	"github.com/irgen/irgen/internal/nn"
 	"github.com/irgen/irgen/internal/rq"
 	"github.com/irgen/irgen/internal/store"
@@ -24,11 +23,16 @@ import (
 // StateFile records how far training got, for resuming.
 const StateFile = "tokenizer.state.json"
 
+// BestFile holds the weights with the best validation score while
+// training runs; they replace WeightsFile when training ends.
+const BestFile = "tokenizer.best.ckpt"
+
 // TrainConfig holds the optimization settings.
 type TrainConfig struct {
-	Epochs int     `json:"epochs"`
-	Batch  int     `json:"batch"`
-	LR     float64 `json:"lr"` // peak rate of the head (FC, classifier, codebooks)
+	// Budget is the number of optimizer steps, from the collection size.
+	Budget train.Budget `json:"budget"`
+	Batch  int          `json:"batch"`
+	LR     float64      `json:"lr"` // peak rate of the head (FC, classifier, codebooks)
 	// EncoderLRMult scales the encoder's rate: IRGen uses 0.01 on a
 	// pretrained CLIP encoder; a randomly initialized one needs 1.
 	EncoderLRMult float64 `json:"encoder_lr_mult"`
@@ -42,28 +46,41 @@ type TrainConfig struct {
 	Seed          int64 `json:"seed"`
 	Workers       int   `json:"-"`
 
+	// Validate scores the tokenizer's features on held-out images every
+	// ValidEvery steps once the codebooks exist; training keeps the best
+	// weights and stops after Patience checks without improvement. Nil
+	// trains the whole budget.
+	Validate   func(m *Model) (score float64, status string, err error) `json:"-"`
+	ValidEvery int                                                      `json:"valid_every"`
+	Patience   int                                                      `json:"patience"`
+
 	SaveEvery time.Duration `json:"-"`
 	Out       io.Writer     `json:"-"`
 }
 
+// DefaultBudget gives 20 epochs (the Fashion-MNIST setting, 9,360 steps of
+// 60,000 images) but at least 1,000 steps, so that a 5,000-image folder
+// trains about 28 epochs.
+func DefaultBudget() train.Budget {
+	return train.Budget{Epochs: 20, MinSteps: 1000}
+}
+
 // DefaultTrainConfig returns settings for a randomly initialized encoder.
 func DefaultTrainConfig() TrainConfig {
-	return TrainConfig{Epochs: 10, Batch: 128, LR: 1e-3, EncoderLRMult: 1, WarmupEpochs: 1,
-		QuantizeAfter: 1, KMeansSample: 20000, Seed: 1, Workers: 2, SaveEvery: 5 * time.Minute, Out: os.Stderr}
+	return TrainConfig{Budget: DefaultBudget(), Batch: 128, LR: 1e-3, EncoderLRMult: 1, WarmupEpochs: 1,
+		QuantizeAfter: 1, KMeansSample: 20000, Seed: 1, Workers: 2, ValidEvery: 500, Patience: 3,
+		SaveEvery: 5 * time.Minute, Out: os.Stderr}
 }
 
 type state struct {
-	Train          TrainConfig `json:"train"`
-	Done           int         `json:"done_steps"`
-	Steps          int         `json:"steps"`
-	CodebooksReady bool        `json:"codebooks_ready"`
-	Seconds        float64     `json:"seconds"`
+	train.State[TrainConfig]
+	CodebooksReady bool `json:"codebooks_ready"`
 }
 
 // Trained reports whether the tokenizer in dir finished training.
 func Trained(dir string) bool {
 	st, err := readState(dir)
-	return err == nil && st.Done >= st.Steps && st.Steps > 0
+	return err == nil && st.Finished()
 }
 
 // Seconds returns the training time recorded in dir, summed over resumed
@@ -78,37 +95,62 @@ func Seconds(dir string) float64 {
 
 func readState(dir string) (state, error) {
 	var st state
-	data, err := os.ReadFile(filepath.Join(dir, StateFile))
-	if err != nil {
-		return st, err
+	err := store.ReadJSON(filepath.Join(dir, StateFile), &st)
+	return st, err
+}
+
+// Remove deletes the tokenizer's files from dir, so that the next Train
+// starts afresh.
+func Remove(dir string) error {
+	for _, f := range []string{StateFile, WeightsFile, ConfigFile, BestFile} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("tokenizer: %w", err)
+		}
 	}
-	return st, json.Unmarshal(data, &st)
+	return nil
+}
+
+// Steps returns the optimizer steps of training on n images, or an error
+// that says why the settings cannot train (before any work starts).
+func (tc TrainConfig) Steps(n int) (int, error) {
+	steps, err := tc.Budget.For(n, tc.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("tokenizer: %w", err)
+	}
+	if spe := n / tc.Batch; tc.QuantizeAfter*spe >= steps {
+		return 0, fmt.Errorf("tokenizer: %d steps end before the codebooks are made after %d epochs of %d steps; train longer or lower --quantize-after",
+			steps, tc.QuantizeAfter, spe)
+	}
+	return steps, nil
 }
 
 // Train trains m on the images of src, saving into dir. If dir holds an
-// unfinished run it is resumed from its last checkpoint. It returns the
-// training time in seconds, summed over resumed runs.
+// unfinished run it is resumed from its last checkpoint; a finished one
+// is kept as it is. It returns the training time in seconds, summed over
+// resumed runs.
 func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch.Loader) (float64, error) {
-	spe := src.Len() / tc.Batch
-	if spe == 0 {
-		return 0, fmt.Errorf("tokenizer: %d training images, fewer than a batch of %d", src.Len(), tc.Batch)
+	steps, err := tc.Steps(src.Len())
+	if err != nil {
+		return 0, err
 	}
-	st := state{Train: tc, Steps: spe * tc.Epochs}
+	spe := src.Len() / tc.Batch
+	st := state{State: train.State[TrainConfig]{Train: tc, Steps: steps}}
 	if prev, err := readState(dir); err == nil {
-		if prev.Train.Batch != tc.Batch || prev.Train.Epochs != tc.Epochs || prev.Train.Seed != tc.Seed {
-			return 0, fmt.Errorf("tokenizer: %s holds a run with other settings (batch %d, epochs %d, seed %d); use another --out or delete it",
-				dir, prev.Train.Batch, prev.Train.Epochs, prev.Train.Seed)
+		if prev.Finished() {
+			fmt.Fprintf(tc.Out, "tokenizer: %s holds a finished run (%d steps); add --fresh to retrain it\n", dir, prev.Done)
+			return prev.Seconds, nil
+		}
+		if prev.Train.Batch != tc.Batch || prev.Steps != steps || prev.Train.Seed != tc.Seed {
+			return 0, fmt.Errorf("tokenizer: %s holds a run with other settings (batch %d, %d steps, seed %d); add --fresh to retrain it",
+				dir, prev.Train.Batch, prev.Steps, prev.Train.Seed)
 		}
 		loaded, err := Load(m.Backend, dir)
 		if err != nil {
 			return 0, fmt.Errorf("tokenizer: resume: %w", err)
 		}
 		m.Vars, m.Config = loaded.Vars, loaded.Config
-		st.Done, st.CodebooksReady, st.Seconds = prev.Done, prev.CodebooksReady, prev.Seconds
+		st.Done, st.CodebooksReady, st.Seconds, st.Best = prev.Done, prev.CodebooksReady, prev.Seconds, prev.Best
 		fmt.Fprintf(tc.Out, "tokenizer: resuming %s at step %d of %d\n", dir, st.Done, st.Steps)
-	}
-	if st.Done >= st.Steps {
-		return st.Seconds, nil
 	}
 
 	opt := nn.DefaultAdamW(st.Steps, int(tc.WarmupEpochs*float64(spe)))
@@ -141,19 +183,37 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch
 	permEpoch := -1
 	started := time.Now()
 	base := st.Seconds
+	bestPath := filepath.Join(dir, BestFile)
 
 	save := func(done int) error {
 		st.Done = done
 		st.Seconds = base + time.Since(started).Seconds()
+		if st.Finished() && st.Best.Step > 0 && st.Best.Step != done {
+			// The run is over: the best weights become the model's.
+			if err := ckpt.LoadFile(bestPath, m.Vars); err != nil {
+				return fmt.Errorf("tokenizer: %w", err)
+			}
+		}
 		if err := m.Save(dir); err != nil {
 			return err
 		}
 		return store.WriteJSON(filepath.Join(dir, StateFile), st)
 	}
+	var validate func() (float64, string, error)
+	if tc.Validate != nil {
+		validate = func() (float64, string, error) {
+			if !st.CodebooksReady {
+				return -1, "codebooks not made yet", nil
+			}
+			return tc.Validate(m)
+		}
+	}
 
 	loop := &train.Loop{
 		Name: "tokenizer", Steps: st.Steps, Start: st.Done, Batch: tc.Batch, SaveEvery: tc.SaveEvery, Out: tc.Out,
-		Save: save,
+		Save:     save,
+		Validate: validate, ValidEvery: tc.ValidEvery, Patience: tc.Patience, Best: &st.Best,
+		SaveBest: func() error { return m.saveWeights(bestPath) },
 		Step: func(i int) (string, error) {
 			epoch, j := i/spe, i%spe
 			if !st.CodebooksReady && epoch >= tc.QuantizeAfter {
@@ -173,24 +233,19 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch
 			if st.CodebooksReady {
 				exec = full
 			}
-			out, err := exec.Exec(tensors.FromFlatDataAndDimensions(images, tc.Batch, ec.ImageSize, ec.ImageSize, ec.Channels),
+			v, err := train.Exec(exec, tensors.FromFlatDataAndDimensions(images, tc.Batch, ec.ImageSize, ec.ImageSize, ec.Channels),
 				tensors.FromFlatDataAndDimensions(labels, tc.Batch))
 			if err != nil {
 				return "", err
 			}
-			v := make([]float32, len(out))
-			for k, t := range out {
-				v[k] = tensors.ToScalar[float32](t)
-				t.FinalizeAll()
-			}
-			return fmt.Sprintf("epoch %d/%d loss %.3f cls %.3f rec %.3f vq %.4f acc %.3f lr %.2g",
-				epoch+1, tc.Epochs, v[0], v[1], v[2], v[3], v[4], v[5]), nil
+			return fmt.Sprintf("epoch %d loss %.3f cls %.3f rec %.3f vq %.4f acc %.3f lr %.2g",
+				epoch+1, v[0], v[1], v[2], v[3], v[4], v[5]), nil
 		},
 	}
 	err = loop.Run(ctx)
 	st.Seconds = base + time.Since(started).Seconds()
-	if errors.Is(err, train.ErrInterrupted) {
-		return st.Seconds, err
+	if err == nil {
+		os.Remove(bestPath)
 	}
 	return st.Seconds, err
 }

@@ -13,6 +13,14 @@ type State[C any] struct {
 	Done    int     `json:"done_steps"`
 	Steps   int     `json:"steps"`
 	Seconds float64 `json:"seconds"`
+	// Best is the validation record of runs that validate.
+	Best Best `json:"best"`
+}
+
+// Finished reports whether the run is over: every step done, or stopped
+// early by validation.
+func (s State[C]) Finished() bool {
+	return s.Steps > 0 && (s.Done >= s.Steps || s.Best.Stopped > 0)
 }
 
 // ReadState reads the State saved as JSON at path.

@@ -1,0 +1,328 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/irgen/irgen/internal/batch"
+	"github.com/irgen/irgen/internal/config"
+	"github.com/irgen/irgen/internal/dataset"
+	"github.com/irgen/irgen/internal/engine"
+	"github.com/irgen/irgen/internal/eval"
+	"github.com/irgen/irgen/internal/imageproc"
+	"github.com/irgen/irgen/internal/knn"
+	"github.com/irgen/irgen/internal/tokenizer"
+)
+
+// defaultVal is the share of the training images held out for validation.
+const defaultVal = 0.05
+
+// maxVal bounds the validation images: enough for metrics to within about
+// ±0.01, few enough that a validation takes seconds.
+const maxVal = 1000
+
+// holdOut splits the training images into those trained on and up to
+// maxVal validation images, frac of each class (at least one of a class
+// of five or more), chosen by seed. frac 0 holds out nothing.
+func holdOut(s dataset.Split, frac float64, seed int64) (trainIdx, valIdx []int, err error) {
+	if frac < 0 || frac >= 0.5 {
+		return nil, nil, fmt.Errorf("%w: validation share %g, want 0 ≤ share < 0.5", errUsage, frac)
+	}
+	n := s.Len()
+	byClass := map[int][]int{}
+	for i := range n {
+		byClass[s.Label(i)] = append(byClass[s.Label(i)], i)
+	}
+	want := min(int(frac*float64(n)+0.5), maxVal)
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x7a11d))
+	held := make([]bool, n)
+	if frac > 0 {
+		for _, c := range slices.Sorted(mapsKeys(byClass)) {
+			items := byClass[c]
+			k := int(float64(len(items))*float64(want)/float64(n) + 0.5)
+			if k == 0 && len(items) >= 5 {
+				k = 1
+			}
+			for _, j := range rng.Perm(len(items))[:min(k, len(items)-1)] {
+				held[items[j]] = true
+			}
+		}
+	}
+	for i := range n {
+		if held[i] {
+			valIdx = append(valIdx, i)
+		} else {
+			trainIdx = append(trainIdx, i)
+		}
+	}
+	return trainIdx, valIdx, nil
+}
+
+func mapsKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
+	return func(yield func(K) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// validation scores retrieval of held-out training images from the
+// gallery (leaving each one's own gallery entry out): the decoder during
+// training, and the irgen ranking's weight after it.
+type validation struct {
+	e      *engine.Engine
+	loader *batch.Loader
+	labels []int32
+	self   []int // gallery index of each validation image, -1 if absent
+	rel    []int // relevant gallery images of each
+}
+
+func newValidation(e *engine.Engine, ds *dataset.Dataset, idx []int) *validation {
+	g := e.Gallery()
+	split := dataset.Sub(ds.Train, idx)
+	v := &validation{e: e, loader: batch.New(split, e.Transform, config.Workers())}
+	keyIndex := make(map[string]int, g.Len())
+	for i, k := range g.Keys {
+		keyIndex[k] = i
+	}
+	perClass := map[int32]int{}
+	for _, l := range g.Labels {
+		perClass[l]++
+	}
+	for i := range split.Len() {
+		l := int32(split.Label(i))
+		self, ok := keyIndex[split.Key(i)]
+		if !ok {
+			self = -1
+		}
+		rel := perClass[l]
+		if self >= 0 {
+			rel--
+		}
+		if rel <= 0 {
+			continue // disjoint train and gallery classes: nothing to find
+		}
+		v.labels, v.self, v.rel = append(v.labels, l), append(v.self, self), append(v.rel, rel)
+	}
+	if len(v.labels) < split.Len() {
+		v.loader = nil // a validation over some images only would mislead
+	}
+	return v
+}
+
+func (v *validation) usable() bool { return v.loader != nil && len(v.labels) > 0 }
+
+func (v *validation) String() string {
+	if !v.usable() {
+		return "no validation"
+	}
+	return fmt.Sprintf("validation on %d held-out images", len(v.labels))
+}
+
+// search runs fn over the validation images in chunks.
+func (v *validation) search(fn func(lo int, images []float32, n int) error) error {
+	const chunk = 256
+	size := v.e.Transform.Len()
+	images := make([]float32, chunk*size)
+	for lo := 0; lo < len(v.labels); lo += chunk {
+		hi := min(lo+chunk, len(v.labels))
+		idx := make([]int, hi-lo)
+		for i := range idx {
+			idx[i] = lo + i
+		}
+		buf := images[:(hi-lo)*size]
+		if err := v.loader.Fill(idx, -1, buf, nil); err != nil {
+			return err
+		}
+		if err := fn(lo, buf, hi-lo); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (v *validation) add(acc *eval.Accumulator, q int, hits []engine.Hit) {
+	g := v.e.Gallery()
+	labels := make([]int, len(hits))
+	for i, h := range hits {
+		labels[i] = int(g.Labels[h.Index])
+	}
+	acc.Add(labels, int(v.labels[q]), v.rel[q])
+}
+
+// decoderScore is the precision at 10 of the decoder's generated order.
+func (v *validation) decoderScore() (float64, string, error) {
+	acc, err := eval.New([]int{1, 10}, 10)
+	if err != nil {
+		return 0, "", err
+	}
+	err = v.search(func(lo int, images []float32, n int) error {
+		opt := engine.Options{K: 10, Exclude: func(q, id int) bool { return id == v.self[lo+q] }}
+		hits, _, err := v.e.Search(engine.IRGenGen, images, n, opt)
+		if err != nil {
+			return err
+		}
+		for q, hs := range hits {
+			v.add(acc, lo+q, hs)
+		}
+		return nil
+	})
+	r := acc.Result()
+	return r.Precision[10], fmt.Sprintf("irgen-gen P@1 %.4f P@10 %.4f", r.Precision[1], r.Precision[10]), err
+}
+
+// lambdas are the weights of the decoder's prior tried on validation.
+var lambdas = []float64{0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1}
+
+// validated are the metrics the ranking's weight must not lower.
+var validated = []string{"P@1", "P@10", "R@10", "MAP@100"}
+
+// chooseRerank picks the weight of the decoder's prior in the irgen
+// ranking: among the weights that lower none of P@1, P@10, R@10 and
+// MAP@100 on the validation images against weight 0 (which ranks the
+// candidates by feature similarity alone), the one with the best mean.
+func (v *validation) chooseRerank(ctx context.Context) (engine.Rerank, error) {
+	type cands struct {
+		q  int
+		cs []engine.Candidate
+	}
+	var all []cands
+	opt := engine.Options{K: 100}
+	err := v.search(func(lo int, images []float32, n int) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		cs, _, err := v.e.Candidates(images, n, opt)
+		for q := range cs {
+			all = append(all, cands{lo + q, cs[q]})
+		}
+		return err
+	})
+	if err != nil {
+		return engine.Rerank{}, err
+	}
+	metrics := make([]map[string]float64, len(lambdas))
+	for i, l := range lambdas {
+		acc, err := eval.New([]int{1, 10}, 100)
+		if err != nil {
+			return engine.Rerank{}, err
+		}
+		for _, c := range all {
+			self := v.self[c.q]
+			v.add(acc, c.q, engine.Rank(c.cs, l, 100, func(id int) bool { return id == self }))
+		}
+		r := acc.Result()
+		metrics[i] = map[string]float64{"P@1": r.Precision[1], "P@10": r.Precision[10], "R@10": r.Recall[10], "MAP@100": r.MAP[100]}
+		fmt.Fprintf(stderr, "irgen: ranking weight %-5g on %d validation images: P@1 %.4f P@10 %.4f R@10 %.4f MAP@100 %.4f\n",
+			l, len(all), r.Precision[1], r.Precision[10], r.Recall[10], r.MAP[100])
+	}
+	best := pickLambda(metrics)
+	fmt.Fprintf(stderr, "irgen: ranking weight %g chosen\n", lambdas[best])
+	return engine.Rerank{Lambda: lambdas[best], Queries: len(all), Metrics: metrics[best]}, nil
+}
+
+// pickLambda returns the index of the metrics with the best mean among
+// those no worse than metrics[0] in any validated metric.
+func pickLambda(metrics []map[string]float64) int {
+	best, bestMean := 0, -1.0
+	for i, m := range metrics {
+		mean, ok := 0.0, true
+		for _, k := range validated {
+			ok = ok && m[k] >= metrics[0][k]
+			mean += m[k] / float64(len(validated))
+		}
+		if ok && mean > bestMean {
+			best, bestMean = i, mean
+		}
+	}
+	return best
+}
+
+// maxRef bounds the training images the tokenizer's validation images are
+// searched among.
+const maxRef = 10000
+
+// featureValidation scores the tokenizer during training: exact kNN of
+// the validation images' features among those of a sample of the
+// training images.
+type featureValidation struct {
+	ref, val             *batch.Loader
+	refLabels, valLabels []int
+}
+
+// newFeatureValidation returns nil when nothing is held out.
+func newFeatureValidation(s dataset.Split, trainIdx, valIdx []int, t imageproc.Transform) *featureValidation {
+	if len(valIdx) == 0 {
+		return nil
+	}
+	ref := trainIdx
+	if len(ref) > maxRef {
+		rng := rand.New(rand.NewPCG(1, 0x5eed))
+		ref = slices.Clone(ref)
+		rng.Shuffle(len(ref), func(i, j int) { ref[i], ref[j] = ref[j], ref[i] })
+		ref = ref[:maxRef]
+	}
+	v := &featureValidation{ref: batch.New(dataset.Sub(s, ref), t, config.Workers()), val: batch.New(dataset.Sub(s, valIdx), t, config.Workers())}
+	for _, i := range ref {
+		v.refLabels = append(v.refLabels, s.Label(i))
+	}
+	for _, i := range valIdx {
+		v.valLabels = append(v.valLabels, s.Label(i))
+	}
+	return v
+}
+
+func (v *featureValidation) String() string {
+	if v == nil {
+		return "no validation"
+	}
+	return fmt.Sprintf("validation: kNN of %d held-out images among %d", len(v.valLabels), len(v.refLabels))
+}
+
+// score is the kNN precision at 10 of the validation images.
+func (v *featureValidation) score(m *tokenizer.Model) (float64, string, error) {
+	rf, err := tokenizer.Encode(m, v.ref, iota(len(v.refLabels)))
+	if err != nil {
+		return 0, "", err
+	}
+	vf, err := tokenizer.Encode(m, v.val, iota(len(v.valLabels)))
+	if err != nil {
+		return 0, "", err
+	}
+	ix, err := knn.New(m.Config.FeatureDim, knn.Cosine)
+	if err != nil {
+		return 0, "", err
+	}
+	if err := ix.Add(rf); err != nil {
+		return 0, "", err
+	}
+	res, err := ix.SearchBatch(vf, 10, 0)
+	if err != nil {
+		return 0, "", err
+	}
+	acc, err := eval.New([]int{1, 10}, 10)
+	if err != nil {
+		return 0, "", err
+	}
+	for q, rs := range res {
+		labels := make([]int, len(rs))
+		for i, r := range rs {
+			labels[i] = v.refLabels[r.ID]
+		}
+		acc.Add(labels, v.valLabels[q], 10)
+	}
+	r := acc.Result()
+	return r.Precision[10], fmt.Sprintf("kNN P@1 %.4f P@10 %.4f", r.Precision[1], r.Precision[10]), nil
+}
+
+func iota(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
