@@ -5,7 +5,10 @@
 # reduced budget (the tokenizer and decoder see the first LIMIT training
 # images; the gallery is all 60,000), evaluated on the first QUERIES
 # queries. Prints a Markdown table and writes it to $OUT/ablation.md.
-# Interrupted runs resume.
+# Interrupted runs resume. EXTRA adds flags to every 'irgen index'; the
+# table of 2026-11-23, made before step budgets and validation, is
+# reproduced with EXTRA="--min-steps 0 --dec-min-steps 0 --val 0 --dec-val 0"
+# (its irgen rows are the method now called irgen-gen).
 #   LIMIT=20000 EPOCHS=4 DEC_EPOCHS=2 QUERIES=1000 bench/ablation.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +30,7 @@ for cfg in "M=2:--m 2" "M=4:--m 4" "M=6:--m 6" "M=8:--m 8" "M=4,no-rec:--m 4 --r
   flags=${cfg#*:}
   dir="$OUT/$(echo "$name" | tr '=,' '-_')"
   # shellcheck disable=SC2086
-  "$BIN" index fashion-mnist --out "$dir" --limit "$LIMIT" --epochs "$EPOCHS" --dec-epochs "$DEC_EPOCHS" $flags
+  "$BIN" index fashion-mnist --out "$dir" --limit "$LIMIT" --epochs "$EPOCHS" --dec-epochs "$DEC_EPOCHS" $flags ${EXTRA:-}
   "$BIN" eval --model "$dir" --queries "$QUERIES" --json > "$dir.json"
   args+=("$name=$dir.json") # the table command splits at the last "="
 done

@@ -22,6 +22,24 @@ import (
 func writeIDX(t *testing.T, dir string, nTrain, nTest int) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 1))
+	writeSynthetic(t, dir, nTrain, nTest, 4, func(c int, img []byte) {
+		for j := range img {
+			img[j] = byte(rng.IntN(60))
+		}
+		y0 := 2 + 6*c
+		for y := y0; y < y0+5; y++ {
+			for x := 6; x < 22; x++ {
+				img[y*28+x] = byte(200 + rng.IntN(55))
+			}
+		}
+	})
+}
+
+// writeSynthetic writes an MNIST-layout data set of nTrain training and
+// nTest test 28×28 images; image i has class i % classes and is drawn
+// by draw.
+func writeSynthetic(t *testing.T, dir string, nTrain, nTest, classes int, draw func(c int, img []byte)) {
+	t.Helper()
 	for _, s := range []struct {
 		prefix string
 		n      int
@@ -29,18 +47,8 @@ func writeIDX(t *testing.T, dir string, nTrain, nTest int) {
 		pix := make([]byte, s.n*28*28)
 		labels := make([]byte, s.n)
 		for i := range s.n {
-			c := i % 4
-			labels[i] = byte(c)
-			img := pix[i*784 : (i+1)*784]
-			for j := range img {
-				img[j] = byte(rng.IntN(60))
-			}
-			y0 := 2 + 6*c
-			for y := y0; y < y0+5; y++ {
-				for x := 6; x < 22; x++ {
-					img[y*28+x] = byte(200 + rng.IntN(55))
-				}
-			}
+			labels[i] = byte(i % classes)
+			draw(i%classes, pix[i*784:(i+1)*784])
 		}
 		writeIDXFiles(t, dir, s.prefix, pix, labels)
 	}

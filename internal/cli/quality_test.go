@@ -11,30 +11,19 @@ import (
 
 // writeHardIDX writes an MNIST-layout data set whose classes overlap:
 // class c is a bright band at height 4+3c, shifted up or down by up to
-// three pixels, with a dimmer band at a random height as a distractor.
+// two pixels, with a dim band at a random height as a distractor.
 // Neighbouring classes share most of their images' pixels, so exact kNN
 // is far from perfect.
 func writeHardIDX(t *testing.T, dir string, classes, nTrain, nTest int) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 7))
-	for _, s := range []struct {
-		prefix string
-		n      int
-	}{{"train", nTrain}, {"t10k", nTest}} {
-		pix := make([]byte, s.n*28*28)
-		labels := make([]byte, s.n)
-		for i := range s.n {
-			c := i % classes
-			labels[i] = byte(c)
-			img := pix[i*784 : (i+1)*784]
-			for j := range img {
-				img[j] = byte(rng.IntN(90))
-			}
-			band(img, 4+3*c+rng.IntN(7)-3, 180, rng)
-			band(img, 2+rng.IntN(22), 120, rng)
+	writeSynthetic(t, dir, nTrain, nTest, classes, func(c int, img []byte) {
+		for j := range img {
+			img[j] = byte(rng.IntN(90))
 		}
-		writeIDXFiles(t, dir, s.prefix, pix, labels)
-	}
+		band(img, 4+3*c+rng.IntN(5)-2, 180, rng)
+		band(img, 2+rng.IntN(22), 70, rng)
+	})
 }
 
 func band(img []byte, y0 int, level int, rng *rand.Rand) {
@@ -44,6 +33,9 @@ func band(img []byte, y0 int, level int, rng *rand.Rand) {
 		}
 	}
 }
+
+// tieTolerance is how far below knn irgen may be from ties alone.
+const tieTolerance = 0.002
 
 type evalRow struct {
 	Method    string             `json:"method"`
@@ -55,7 +47,7 @@ type evalRow struct {
 // TestIRGenNotBelowKNN trains a small model on overlapping synthetic
 // classes with the default validation and ranking choice and fails if the
 // irgen method is below exact kNN over the same features on P@1, P@10,
-// R@10 or MAP@100.
+// R@10 or MAP@100 (beyond ties).
 func TestIRGenNotBelowKNN(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a model")
@@ -63,12 +55,12 @@ func TestIRGenNotBelowKNN(t *testing.T) {
 	t.Setenv("GOMLX_BACKEND", "go:parallelism=-1")
 	data := filepath.Join(t.TempDir(), "hard")
 	os.MkdirAll(data, 0o755)
-	writeHardIDX(t, data, 6, 1200, 240)
+	writeHardIDX(t, data, 6, 720, 240)
 	model := filepath.Join(t.TempDir(), "model")
-	args := []string{"index", data, "--out", model, "--steps", "300", "--batch", "32", "--lr", "2e-3", "--quantize-after", "2",
-		"--m", "2", "--l", "16", "--feature-dim", "16", "--valid-every", "100",
-		"--dec-steps", "300", "--dec-batch", "32", "--dec-dim", "32", "--dec-depth", "1", "--dec-heads", "2", "--dec-mlp", "64",
-		"--dec-lr", "3e-3", "--dec-valid-every", "100", "--dec-val", "0.1"}
+	args := []string{"index", data, "--out", model, "--size", "mini", "--steps", "150", "--batch", "32", "--lr", "2e-3", "--quantize-after", "2",
+		"--m", "2", "--l", "16", "--feature-dim", "16", "--valid-every", "75",
+		"--dec-steps", "150", "--dec-batch", "32", "--dec-dim", "32", "--dec-depth", "1", "--dec-heads", "2", "--dec-mlp", "64",
+		"--dec-lr", "3e-3", "--dec-valid-every", "75", "--dec-val", "0.1"}
 	if _, errOut, code := run(t, args...); code != 0 {
 		t.Fatalf("index exit %d: %s", code, errOut)
 	}
@@ -99,7 +91,10 @@ func TestIRGenNotBelowKNN(t *testing.T) {
 		{"R@10", ir.Recall["10"], kn.Recall["10"]},
 		{"MAP@100", ir.MAP["100"], kn.MAP["100"]},
 	} {
-		if m.irgen < m.base {
+		// irgen scores candidates with another dot-product kernel than
+		// knn's scan: near-equal similarities may swap, moving the
+		// metrics in their fourth decimal.
+		if m.irgen < m.base-tieTolerance {
 			t.Errorf("irgen %s = %.4f, below knn's %.4f", m.name, m.irgen, m.base)
 		}
 	}

@@ -28,7 +28,7 @@ type decoderFlags struct {
 	lr, encoderLRMult          float64
 	smoothing, warmup          float64
 	seed                       int64
-	fresh                      bool
+	fresh, rerank              bool
 }
 
 func (f *decoderFlags) define(fs flagDefiner) {
@@ -57,6 +57,7 @@ func trainDecoder(ctx context.Context, args []string) error {
 	fs := newFlags("train-decoder", "--model MODEL [flags]")
 	fs.StringVar(&f.dir, "model", "", "model directory (tokenizer trained, IDs assigned)")
 	fs.BoolVar(&f.fresh, "fresh", false, "retrain the decoder from the start, replacing a finished or different run")
+	fs.BoolVar(&f.rerank, "rerank", false, "choose the irgen ranking weight again on the validation images (a finished decoder is kept)")
 	f.define(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -133,7 +134,7 @@ func runDecoder(ctx context.Context, f decoderFlags) (float64, error) {
 		return secs, err
 	}
 	if v.usable() {
-		if err := b.Config(engine.ConfigRerank, new(engine.Rerank)); err != nil || retrained {
+		if err := b.Config(engine.ConfigRerank, new(engine.Rerank)); err != nil || retrained || f.rerank {
 			e.Decoder = m
 			r, err := v.chooseRerank(ctx)
 			if err != nil {

@@ -121,37 +121,14 @@ func runTokenizer(ctx context.Context, f tokenizerFlags) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	cfg := tokenizer.DefaultConfig(enc, len(ds.Classes))
-	cfg.M, cfg.L, cfg.FeatureDim, cfg.RQWeight = f.m, f.l, f.featureDim, f.rqWeight
-	if err := cfg.Validate(); err != nil {
-		return 0, fmt.Errorf("%w: %v", errUsage, err)
-	}
-	backend, err := newBackend()
+	m, err := f.newModel(enc, len(ds.Classes), pre)
 	if err != nil {
 		return 0, err
 	}
-	m, err := tokenizer.New(backend, cfg, f.seed)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if pre != nil {
-		if err := pre.assign(m.Vars, tokenizer.EncoderScope); err != nil {
-			return 0, err
-		}
-	}
+	cfg := m.Config
 	tf := trainTransform(enc, f.cropMin)
-	b, err := openBundle(f.out, true)
+	b, err := f.createBundle(ds, tf)
 	if err != nil {
-		return 0, err
-	}
-	if err := b.SetConfig(cfgData, dataInfo{Spec: f.data, Labels: f.labels, Limit: f.limit}); err != nil {
-		return 0, err
-	}
-	if err := b.SetConfig(cfgTransform, tf); err != nil {
-		return 0, err
-	}
-	b.SetDataset(store.Dataset{Name: ds.Name, Digest: ds.Digest})
-	if err := b.Save(); err != nil {
 		return 0, err
 	}
 	v := newFeatureValidation(ds.Train, trainIdx, valIdx, tf)
@@ -159,7 +136,7 @@ func runTokenizer(ctx context.Context, f tokenizerFlags) (float64, error) {
 		tc.Validate = v.score
 	}
 	fmt.Fprintf(stderr, "irgen: tokenizer %s (%.3f GFLOPs/img) on %s: %d training images, %d classes, M=%d L=%d, %d steps, %s, backend %s\n",
-		f.size, enc.GFLOPs(), ds.Name, len(trainIdx), len(ds.Classes), cfg.M, cfg.L, steps, v, backend.Name())
+		f.size, enc.GFLOPs(), ds.Name, len(trainIdx), len(ds.Classes), cfg.M, cfg.L, steps, v, m.Backend.Name())
 	loader := batch.New(dataset.Sub(ds.Train, trainIdx), tf, config.Workers())
 	start := time.Now()
 	secs, err := tokenizer.Train(ctx, m, b.Dir(), tc, loader)
@@ -172,6 +149,47 @@ func runTokenizer(ctx context.Context, f tokenizerFlags) (float64, error) {
 	fmt.Fprintf(stderr, "irgen: tokenizer trained in %s (this run %s)\n", time.Duration(secs*float64(time.Second)).Round(time.Second),
 		time.Since(start).Round(time.Second))
 	return secs, nil
+}
+
+// createBundle creates (or reopens) the model folder and records the data
+// and transform the model is built from.
+func (f *tokenizerFlags) createBundle(ds *dataset.Dataset, tf imageproc.Transform) (*store.Bundle, error) {
+	b, err := openBundle(f.out, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.SetConfig(cfgData, dataInfo{Spec: f.data, Labels: f.labels, Limit: f.limit}); err != nil {
+		return nil, err
+	}
+	if err := b.SetConfig(cfgTransform, tf); err != nil {
+		return nil, err
+	}
+	b.SetDataset(store.Dataset{Name: ds.Name, Digest: ds.Digest})
+	return b, b.Save()
+}
+
+// newModel makes the tokenizer the flags describe, its encoder from the
+// pretrained weights when there are some.
+func (f *tokenizerFlags) newModel(enc encoder.Config, classes int, pre *pretrained) (*tokenizer.Model, error) {
+	cfg := tokenizer.DefaultConfig(enc, classes)
+	cfg.M, cfg.L, cfg.FeatureDim, cfg.RQWeight = f.m, f.l, f.featureDim, f.rqWeight
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	backend, err := newBackend()
+	if err != nil {
+		return nil, err
+	}
+	m, err := tokenizer.New(backend, cfg, f.seed)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if pre != nil {
+		if err := pre.assign(m.Vars, tokenizer.EncoderScope); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
 }
 
 func (f *tokenizerFlags) trainConfig(pretrained bool) tokenizer.TrainConfig {

@@ -94,12 +94,14 @@ func TestAddDelete(t *testing.T) {
 		t.Errorf("Entry(%d) = %+v, %v", id, ent, ok)
 	}
 
-	// Searchable at once: knn ranks the image itself first; irgen and
-	// rqtree rank its semantic ID first.
-	if got := query(t, e, engine.KNN, img, 5); len(got) == 0 || got[0].Index != id {
-		t.Errorf("knn for the added image: %v; want %d first", ids(got), id)
+	// Searchable at once: knn and irgen rank the image itself first;
+	// irgen-gen and rqtree rank its semantic ID first.
+	for _, m := range []engine.Method{engine.KNN, engine.IRGen} {
+		if got := query(t, e, m, img, 5); len(got) == 0 || got[0].Index != id {
+			t.Errorf("%s for the added image: %v; want %d first", m, ids(got), id)
+		}
 	}
-	for _, m := range []engine.Method{engine.IRGen, engine.RQTree} {
+	for _, m := range []engine.Method{engine.IRGenGen, engine.RQTree} {
 		hits := query(t, e, m, img, all)
 		if !slices.Contains(topGroup(hits), id) {
 			t.Errorf("%s for the added image: best ID's images %v (of %d hits); want %d among them", m, topGroup(hits), len(hits), id)

@@ -79,8 +79,9 @@ func Rank(cs []Candidate, lambda float64, k int, exclude func(id int) bool) []Hi
 
 // Candidates gathers the irgen method's candidates for n query images:
 // the images of the opt.Beam IDs the decoder generates and of the
-// max(opt.Beam, opt.K) IDs nearest to the query's feature in the prefix
-// tree, each with its similarity and prior. Candidates are in no
+// max(opt.Beam, 2·opt.K) IDs nearest to the query's feature in the prefix
+// tree (twice K, so that the prefix tree's approximate order still holds
+// the K nearest images), each with its similarity and prior. Candidates are in no
 // particular order; Rank orders them.
 func (e *Engine) Candidates(images []float32, n int, opt Options) ([][]Candidate, Timing, error) {
 	e.mu.RLock()
@@ -103,7 +104,7 @@ func (e *Engine) candidates(images []float32, n int, opt Options) ([][]Candidate
 	}
 	tm.Encode += time.Since(start)
 	start = time.Now()
-	near, err := e.rqBeams(feats, n, max(opt.Beam, opt.K))
+	near, err := e.rqBeams(feats, n, max(opt.Beam, 2*opt.K))
 	if err != nil {
 		return nil, tm, err
 	}

@@ -23,6 +23,8 @@ import (
 
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/webp"
+
+	"github.com/irgen/irgen/internal/iox"
 )
 
 // Sentinel errors. Errors returned by this package wrap one of them, so
@@ -189,7 +191,7 @@ func decodeBytes(data []byte, lim Limits, name string) (image.Image, int64, erro
 	if _, _, err := decodeConfig(bytes.NewReader(data), lim, name); err != nil {
 		return nil, 0, err
 	}
-	cr := &countReader{r: bytes.NewReader(data)}
+	cr := &iox.CountReader{R: bytes.NewReader(data)}
 	img, format, err := image.Decode(cr)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w%s: %s: %w", ErrCorrupt, quoted(name), format, err)
@@ -199,7 +201,7 @@ func decodeBytes(data []byte, lim Limits, name string) (image.Image, int64, erro
 	if err := checkDims(b.Dx(), b.Dy(), lim, name); err != nil {
 		return nil, 0, err
 	}
-	return img, cr.n, nil
+	return img, cr.N, nil
 }
 
 func decodeConfig(r io.Reader, lim Limits, name string) (image.Config, string, error) {

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"image"
-	"io"
 )
 
 // DecodeTrimmed decodes data like Decode and also returns data without
@@ -52,15 +51,4 @@ func pngEnd(data []byte) (int, bool) {
 		off = end
 	}
 	return 0, false
-}
-
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }

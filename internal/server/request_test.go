@@ -116,7 +116,8 @@ func FuzzReadUpload(f *testing.F) {
 	f.Add([]byte("GIF89a"), false)
 	f.Add([]byte{}, true)
 	f.Add([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xff\xff\xff\xff\xff\xff\xff\x08\x00\x00\x00\x00"), false)
-	s := &Server{cfg: Config{MaxBodyBytes: 1 << 16, Limits: imageproc.Limits{MaxBytes: 1 << 16, MaxPixels: 1 << 12}}}
+	s := &Server{cfg: Config{MaxBodyBytes: 1 << 16, Limits: imageproc.Limits{MaxBytes: 1 << 16, MaxPixels: 1 << 12}, Timeout: time.Second},
+		bodies: newBudget(1 << 20)}
 	f.Fuzz(func(t *testing.T, data []byte, multi bool) {
 		body, ctype := data, "application/octet-stream"
 		if multi {

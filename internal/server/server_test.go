@@ -138,7 +138,7 @@ func TestSearchAddDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Status != "ok" || h.Images != 512 || !slices.Equal(h.Methods, []string{"irgen", "knn", "rqtree"}) || h.Default != "irgen" {
+	if h.Status != "ok" || h.Images != 512 || !slices.Equal(h.Methods, []string{"irgen", "irgen-gen", "knn", "rqtree"}) || h.Default != "irgen" {
 		t.Errorf("health %+v", h)
 	}
 
@@ -270,7 +270,7 @@ func TestBadInput(t *testing.T) {
 		{"delete missing id", "DELETE", "/v1/images/99999", "", nil, 404},
 		{"delete huge id", "DELETE", "/v1/images/99999999999999999999", "", nil, 400},
 		{"unknown route", "GET", "/v1/nothing", "", nil, 404},
-		{"wrong method", "PUT", "/v1/search", "", nil, 404},
+		{"wrong method", "PUT", "/v1/search", "", nil, 405},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

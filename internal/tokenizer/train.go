@@ -203,7 +203,7 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch
 	if tc.Validate != nil {
 		validate = func() (float64, string, error) {
 			if !st.CodebooksReady {
-				return -1, "codebooks not made yet", nil
+				return 0, "", train.ErrNotReady
 			}
 			return tc.Validate(m)
 		}

@@ -94,3 +94,28 @@ func TestLoopValidatesLastStep(t *testing.T) {
 		t.Errorf("validated at %v, best %+v; want [3 6 7], best at 3, not stopped", at, best)
 	}
 }
+
+// TestLoopNotReady checks that validations a model cannot take yet are
+// skipped: they neither save a best nor count against patience.
+func TestLoopNotReady(t *testing.T) {
+	var best Best
+	done, saves := 0, 0
+	l := &Loop{Name: "t", Steps: 10, Out: &bytes.Buffer{}, ValidEvery: 1, Patience: 2, Best: &best,
+		Step: func(i int) (string, error) { done = i + 1; return "", nil },
+		Save: func(int) error { return nil },
+		Validate: func() (float64, string, error) {
+			if done < 6 {
+				return 0, "", ErrNotReady
+			}
+			return 1, "", nil
+		},
+		SaveBest: func() error { saves++; return nil },
+	}
+	if err := l.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// First real check at 6 is the best; 7 and 8 are not better: stop at 8.
+	if best.Step != 6 || saves != 1 || best.Stopped != 8 || done != 8 {
+		t.Errorf("best %+v, %d saves, ran %d steps; want best at 6, 1 save, stopped at 8", best, saves, done)
+	}
+}

@@ -15,6 +15,11 @@ import (
 // saved a checkpoint and a new run resumes from it.
 var ErrInterrupted = errors.New("train: interrupted; rerun the same command to resume")
 
+// ErrNotReady is returned by a Validate that cannot score the model yet
+// (the tokenizer before its codebooks exist): the check is skipped and
+// does not count against patience.
+var ErrNotReady = errors.New("train: the model cannot be validated yet")
+
 // Loop drives Steps steps of Step, starting after the Start steps already
 // done (resume). It saves with Save every SaveEvery, at the end, and when
 // ctx is cancelled.
@@ -120,6 +125,9 @@ func (l *Loop) due(done int) bool {
 // so far and reports whether training should stop.
 func (l *Loop) validate(done int) (stop bool, err error) {
 	score, status, err := l.Validate()
+	if errors.Is(err, ErrNotReady) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("train: %s validation at step %d: %w", l.Name, done, err)
 	}
