@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -130,5 +131,31 @@ func TestSkippedReportedOnce(t *testing.T) {
 	}
 	if n := strings.Count(out, "unreadable"); n < 1 || n > 2 {
 		t.Errorf("%d count lines; want one per distinct split with bad images:\n%s", n, out)
+	}
+}
+
+// TestEvalHelpNamesMethods checks that 'eval --help' lists the registered
+// seed systems, not only the built-in methods.
+func TestEvalHelpNamesMethods(t *testing.T) {
+	_, errOut, _ := run(t, "eval", "--help")
+	for _, m := range []string{"irgen", "irgen-gen", "knn", "rqtree", "hnsw", "bovw", "dsi", "irt", "mrl"} {
+		if !strings.Contains(errOut, m) {
+			t.Errorf("eval --help does not name %s:\n%s", m, errOut)
+		}
+	}
+}
+
+// TestNoToolOutputTracked fails when files that tools write (compute-onnx's
+// failed_model.onnx, CPU profiles, bench stderr) are tracked by git.
+func TestNoToolOutputTracked(t *testing.T) {
+	out, err := exec.Command("git", "-C", "../..", "ls-files").Output()
+	if err != nil {
+		t.Skipf("no git checkout: %v", err)
+	}
+	for _, f := range strings.Split(string(out), "\n") {
+		base := filepath.Base(f)
+		if base == "failed_model.onnx" || strings.HasSuffix(f, ".pprof") || f == "bench/results/stderr.log" {
+			t.Errorf("tracked tool output: %s", f)
+		}
 	}
 }

@@ -85,7 +85,7 @@ func (e *Engine) retriever(m Method) (Retriever, error) {
 func (e *Engine) Available(m Method) bool {
 	for _, b := range Methods {
 		if b == m {
-			return m != IRGen || e.Decoder != nil
+			return (m != IRGen && m != IRGenGen) || e.Decoder != nil
 		}
 	}
 	_, err := e.retriever(m)

@@ -123,17 +123,13 @@ func (e *Engine) candidates(images []float32, n int, opt Options) ([][]Candidate
 // scores them. The caller holds e.mu.
 func (e *Engine) gather(feat []float32, dec, near []beam.Hypothesis) ([]Candidate, error) {
 	var ids []int
-	seen := map[int]bool{}
 	for _, hs := range [][]beam.Hypothesis{dec, near} {
 		for _, h := range hs {
-			for _, item := range e.trie.Items(h.ID) {
-				if !seen[item] {
-					seen[item] = true
-					ids = append(ids, item)
-				}
-			}
+			ids = e.trie.AppendItems(ids, h.ID)
 		}
 	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
 	sims := make([]float32, len(ids))
 	if err := e.index.Scores(feat, ids, sims); err != nil {
 		return nil, err

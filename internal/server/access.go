@@ -122,18 +122,29 @@ func (a Access) allowedHost(hostport string) bool {
 	return false
 }
 
-// sameOrigin refuses a request a browser sent from another origin.
+// RequestHeader must come with every add and delete a browser sends (one
+// with an Origin or Sec-Fetch-Site header): a custom header makes the
+// request non-"simple", so a page of another origin cannot send it
+// without a CORS preflight, which the server never grants. The web page
+// sets it; clients other than browsers need not.
+const RequestHeader = "X-Irgen-Request"
+
+// sameOrigin refuses a request a browser sent from another origin, or
+// without RequestHeader.
 func sameOrigin(r *http.Request) error {
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
 		return fmt.Errorf("%w: cross-origin request (Sec-Fetch-Site %s)", errForbidden, site)
 	}
 	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return nil // not a browser, or a same-origin GET-like request
+	if origin != "" {
+		u, err := url.Parse(origin)
+		if err != nil || !strings.EqualFold(u.Host, r.Host) {
+			return fmt.Errorf("%w: cross-origin request from %q", errForbidden, origin)
+		}
 	}
-	u, err := url.Parse(origin)
-	if err != nil || !strings.EqualFold(u.Host, r.Host) {
-		return fmt.Errorf("%w: cross-origin request from %q", errForbidden, origin)
+	browser := origin != "" || r.Header.Get("Sec-Fetch-Site") != ""
+	if browser && r.Header.Get(RequestHeader) == "" {
+		return fmt.Errorf("%w: a browser's add or delete needs the %s header (the web page sends it)", errForbidden, RequestHeader)
 	}
 	return nil
 }

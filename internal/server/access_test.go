@@ -23,7 +23,9 @@ func TestAccessCheck(t *testing.T) {
 		want   error
 	}{
 		{"add, loopback, no browser", Access{Loopback: true}, add(nil), nil},
-		{"add from the page itself", Access{Loopback: true}, add(map[string]string{"Origin": "http://127.0.0.1:8080", "Sec-Fetch-Site": "same-origin"}), nil},
+		{"add from the page itself", Access{Loopback: true}, add(map[string]string{"Origin": "http://127.0.0.1:8080", "Sec-Fetch-Site": "same-origin", RequestHeader: "1"}), nil},
+		{"same-origin add without the header", Access{Loopback: true}, add(map[string]string{"Origin": "http://127.0.0.1:8080", "Sec-Fetch-Site": "same-origin"}), errForbidden},
+		{"browser add, no Origin, no header", Access{Loopback: true}, add(map[string]string{"Sec-Fetch-Site": "same-origin"}), errForbidden},
 		{"add from another origin", Access{Loopback: true}, add(map[string]string{"Origin": "http://evil.example"}), errForbidden},
 		{"add, no-cors from another site", Access{Loopback: true}, add(map[string]string{"Sec-Fetch-Site": "cross-site"}), errForbidden},
 		{"add, null origin", Access{Loopback: true}, add(map[string]string{"Origin": "null"}), errForbidden},
