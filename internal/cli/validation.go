@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 
@@ -39,7 +40,7 @@ func holdOut(s dataset.Split, frac float64, seed int64) (trainIdx, valIdx []int,
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x7a11d))
 	held := make([]bool, n)
 	if frac > 0 {
-		for _, c := range slices.Sorted(mapsKeys(byClass)) {
+		for _, c := range slices.Sorted(maps.Keys(byClass)) {
 			items := byClass[c]
 			k := int(float64(len(items))*float64(want)/float64(n) + 0.5)
 			if k == 0 && len(items) >= 5 {
@@ -58,16 +59,6 @@ func holdOut(s dataset.Split, frac float64, seed int64) (trainIdx, valIdx []int,
 		}
 	}
 	return trainIdx, valIdx, nil
-}
-
-func mapsKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // validation scores retrieval of held-out training images from the
@@ -285,11 +276,11 @@ func (v *featureValidation) String() string {
 
 // score is the kNN precision at 10 of the validation images.
 func (v *featureValidation) score(m *tokenizer.Model) (float64, string, error) {
-	rf, err := tokenizer.Encode(m, v.ref, iota(len(v.refLabels)))
+	rf, err := tokenizer.Encode(m, v.ref, indices(len(v.refLabels)))
 	if err != nil {
 		return 0, "", err
 	}
-	vf, err := tokenizer.Encode(m, v.val, iota(len(v.valLabels)))
+	vf, err := tokenizer.Encode(m, v.val, indices(len(v.valLabels)))
 	if err != nil {
 		return 0, "", err
 	}
@@ -319,7 +310,7 @@ func (v *featureValidation) score(m *tokenizer.Model) (float64, string, error) {
 	return r.Precision[10], fmt.Sprintf("kNN P@1 %.4f P@10 %.4f", r.Precision[1], r.Precision[10]), nil
 }
 
-func iota(n int) []int {
+func indices(n int) []int {
 	idx := make([]int, n)
 	for i := range idx {
 		idx[i] = i
