@@ -35,6 +35,18 @@ func writeIDX(t *testing.T, dir string, nTrain, nTest int) {
 	})
 }
 
+// idxData writes the data set of writeIDX into a new temporary folder
+// and returns its path.
+func idxData(t *testing.T, nTrain, nTest int) string {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "mnist")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeIDX(t, data, nTrain, nTest)
+	return data
+}
+
 // writeSynthetic writes an MNIST-layout data set of nTrain training and
 // nTest test 28×28 images; image i has class i % classes and is drawn
 // by draw.
@@ -85,9 +97,7 @@ func writeIDXFiles(t *testing.T, dir, prefix string, pix, labels []byte) {
 
 func TestPipeline(t *testing.T) {
 	t.Setenv("GOMLX_BACKEND", "go:parallelism=-1")
-	data := filepath.Join(t.TempDir(), "mnist")
-	os.MkdirAll(data, 0o755)
-	writeIDX(t, data, 512, 64)
+	data := idxData(t, 512, 64)
 	model := filepath.Join(t.TempDir(), "model")
 
 	small := []string{"--data", data, "--out", model, "--steps", "96", "--batch", "32", "--lr", "2e-3", "--quantize-after", "2",
@@ -189,9 +199,7 @@ func TestPipeline(t *testing.T) {
 
 func TestResume(t *testing.T) {
 	t.Setenv("GOMLX_BACKEND", "go:parallelism=-1")
-	data := filepath.Join(t.TempDir(), "mnist")
-	os.MkdirAll(data, 0o755)
-	writeIDX(t, data, 256, 16)
+	data := idxData(t, 256, 16)
 	model := filepath.Join(t.TempDir(), "model")
 	f := tokenizerFlags{data: data, out: model, size: "mini", epochs: 2, batch: 64, m: 2, l: 8, featureDim: 16,
 		lr: 1e-3, encoderLRMult: -1, rqWeight: 1, warmup: 1, quantizeAfter: -1, seed: 1}

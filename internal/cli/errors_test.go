@@ -18,9 +18,7 @@ import (
 // behind.
 func TestErrorsBeforeWork(t *testing.T) {
 	t.Setenv("GOMLX_BACKEND", "go:parallelism=-1")
-	data := filepath.Join(t.TempDir(), "mnist")
-	os.MkdirAll(data, 0o755)
-	writeIDX(t, data, 64, 8)
+	data := idxData(t, 64, 8)
 	root := t.TempDir()
 	writeImages := func(names ...string) {
 		for _, n := range names {
@@ -77,9 +75,7 @@ func TestErrorsBeforeWork(t *testing.T) {
 // shrinks to the collection instead of failing.
 func TestSmallCollectionBatch(t *testing.T) {
 	t.Setenv("GOMLX_BACKEND", "go:parallelism=-1")
-	data := filepath.Join(t.TempDir(), "mnist")
-	os.MkdirAll(data, 0o755)
-	writeIDX(t, data, 40, 8)
+	data := idxData(t, 40, 8)
 	out := filepath.Join(t.TempDir(), "model")
 	_, errOut, code := run(t, "train-tokenizer", "--data", data, "--out", out, "--steps", "4", "--quantize-after", "0",
 		"--val", "0", "--m", "2", "--l", "4", "--feature-dim", "8")
