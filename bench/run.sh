@@ -13,7 +13,7 @@
 #   encoder   ViT forward and AdamW train step, irgen (each backend) and
 #             PyTorch; the same ViT's matmuls alone (skeleton) and one big
 #             matmul per backend (peak GFLOP/s), which explain the ratios
-#   search    exact (internal/knn vs IndexFlatIP) and HNSW (internal/hnsw
+#   search    exact (internal/knn vs IndexFlatIP) and HNSW (internal/baseline/hnsw
 #             vs IndexHNSWFlat, same M, efConstruction, efSearch) over the
 #             same features, at 1 and 2 threads, recall@10 against exact
 #   beam      decoder beam search per query vs exact kNN per query, at

@@ -8,7 +8,6 @@ import (
 
 	"github.com/irgen/irgen/internal/beam"
 	"github.com/irgen/irgen/internal/decoder"
-	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/gallery"
 	"github.com/irgen/irgen/internal/semid"
 	"github.com/irgen/irgen/internal/trie"
@@ -61,11 +60,7 @@ func buildTrie(o options) (*trie.Trie, string, error) {
 // reports the two apart. The decoder has the default CPU configuration
 // and random weights, the encoder that feeds its cross-attention is -size.
 func runBeam(o options) (record, error) {
-	encCfg, err := encoder.Size(o.size)
-	if err != nil {
-		return nil, err
-	}
-	b, name, err := newBackend(o.backend)
+	encCfg, b, name, err := sizeAndBackend(o)
 	if err != nil {
 		return nil, err
 	}

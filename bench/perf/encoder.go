@@ -34,6 +34,20 @@ func newBackend(config string) (compute.Backend, string, error) {
 	return b, name, nil
 }
 
+// sizeAndBackend returns the encoder size and the backend (with its
+// name) that o names.
+func sizeAndBackend(o options) (encoder.Config, compute.Backend, string, error) {
+	cfg, err := encoder.Size(o.size)
+	if err != nil {
+		return encoder.Config{}, nil, "", err
+	}
+	b, name, err := newBackend(o.backend)
+	if err != nil {
+		return encoder.Config{}, nil, "", err
+	}
+	return cfg, b, name, nil
+}
+
 // encoderRecord holds the fields every encoder line shares.
 func encoderRecord(bench, backendName string, cfg encoder.Config, o options) record {
 	fwd := cfg.GFLOPs() * float64(o.batch)
@@ -138,11 +152,7 @@ func addTimes(rec record, compile time.Duration, per []float64, batch int, gflop
 // runEncoder times the ViT forward (class-token features, no gradient) or
 // one train step: forward, linear head, cross-entropy, backward, AdamW.
 func runEncoder(o options) (record, error) {
-	cfg, err := encoder.Size(o.size)
-	if err != nil {
-		return nil, err
-	}
-	b, name, err := newBackend(o.backend)
+	cfg, b, name, err := sizeAndBackend(o)
 	if err != nil {
 		return nil, err
 	}
@@ -263,11 +273,7 @@ func skeletonWeights(cfg encoder.Config) [][]int {
 }
 
 func runSkeleton(o options) (record, error) {
-	cfg, err := encoder.Size(o.size)
-	if err != nil {
-		return nil, err
-	}
-	b, name, err := newBackend(o.backend)
+	cfg, b, name, err := sizeAndBackend(o)
 	if err != nil {
 		return nil, err
 	}

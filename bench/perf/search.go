@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/irgen/irgen/internal/hnsw"
+	"github.com/irgen/irgen/internal/baseline/hnsw"
 	"github.com/irgen/irgen/internal/knn"
 )
 
@@ -95,43 +95,34 @@ func runExact(o options) (record, error) {
 	build := time.Since(start)
 	rec := searchRecord("exact", o, n, nq, d)
 	rec["build_s"] = seconds(build)
-
-	stop, err := profile(o.cpuprofile)
+	runs, err := profiled(o.cpuprofile, func() ([]record, error) { return exactRuns(o, ix, qs, d) })
 	if err != nil {
 		return nil, err
 	}
-	defer stop()
+	rec["runs"] = runs
+	return rec, nil
+}
+
+// exactRuns times ix at every thread count of o: per-query calls and one
+// SearchBatch call.
+func exactRuns(o options, ix *knn.Index, qs []float32, d int) ([]record, error) {
+	nq := len(qs) / d
 	var runs []record
 	for _, threads := range o.threadList {
-		searchers := make([]*knn.Searcher, threads)
-		dsts := make([][]knn.Result, threads)
-		for w := range searchers {
-			searchers[w] = ix.NewSearcher()
-			dsts[w] = make([]knn.Result, 0, o.k)
-		}
-		one := func(w, q int) error {
-			var err error
-			dsts[w], err = searchers[w].SearchInto(qs[q*d:(q+1)*d], o.k, dsts[w])
-			return err
-		}
-		if _, _, err := perQuery(threads, min(nq, 20), one); err != nil { // warm-up
-			return nil, err
-		}
-		wall, lat, err := perQuery(threads, nq, one)
+		wall, lat, err := timeQueries(newSearchers(threads, ix.NewSearcher), qs, d, o.k, nil)
 		if err != nil {
 			return nil, err
 		}
 		r := record{"threads": threads}
 		addLatency(r, "", wall, lat)
-		start = time.Now()
+		start := time.Now()
 		if _, err := ix.SearchBatch(qs, o.k, threads); err != nil {
 			return nil, err
 		}
 		r["batch_qps"] = float64(nq) / time.Since(start).Seconds()
 		runs = append(runs, r)
 	}
-	rec["runs"] = runs
-	return rec, nil
+	return runs, nil
 }
 
 // runHNSW builds internal/hnsw (one insert at a time, as the index
@@ -151,6 +142,29 @@ func runHNSW(o options) (record, error) {
 	if err != nil {
 		return nil, err
 	}
+	truth, err := exactTruth(data, qs, d, o.k, metric)
+	if err != nil {
+		return nil, err
+	}
+	ix, build, err := buildHNSW(o, metric, data, d)
+	if err != nil {
+		return nil, err
+	}
+	data = nil
+	runtime.GC()
+
+	rec := searchRecord("hnsw", o, n, nq, d)
+	rec["M"], rec["ef_construction"], rec["build_s"] = o.hnswM, o.efC, seconds(build)
+	points, err := profiled(o.cpuprofile, func() ([]record, error) { return hnswPoints(o, ix, qs, d, efs, truth) })
+	if err != nil {
+		return nil, err
+	}
+	rec["points"] = points
+	return rec, nil
+}
+
+// exactTruth returns the exact top k of every query over data.
+func exactTruth(data, qs []float32, d, k int, metric knn.Metric) ([][]knn.Result, error) {
 	exact, err := knn.New(d, metric)
 	if err != nil {
 		return nil, err
@@ -158,42 +172,34 @@ func runHNSW(o options) (record, error) {
 	if err := exact.Add(data); err != nil {
 		return nil, err
 	}
-	truth, err := exact.SearchBatch(qs, o.k, 0)
-	if err != nil {
-		return nil, err
-	}
-	exact = nil
+	return exact.SearchBatch(qs, k, 0)
+}
 
+// buildHNSW inserts every row of data, one at a time, into an index with
+// o's M and efConstruction, and returns it with the build time.
+func buildHNSW(o options, metric knn.Metric, data []float32, d int) (*hnsw.Index, time.Duration, error) {
 	cfg := hnsw.DefaultConfig()
 	cfg.M, cfg.EfConstruction, cfg.Metric = o.hnswM, o.efC, metric
 	ix, err := hnsw.New(d, cfg)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	start := time.Now()
-	for i := range n {
+	for i := range len(data) / d {
 		if err := ix.Add(i, data[i*d:(i+1)*d]); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
-	build := time.Since(start)
-	data = nil
-	runtime.GC()
+	return ix, time.Since(start), nil
+}
 
-	rec := searchRecord("hnsw", o, n, nq, d)
-	rec["M"], rec["ef_construction"], rec["build_s"] = o.hnswM, o.efC, seconds(build)
-	stop, err := profile(o.cpuprofile)
-	if err != nil {
-		return nil, err
-	}
-	defer stop()
+// hnswPoints times ix at every thread count of o and every efSearch of
+// efs, and measures each point's recall against truth.
+func hnswPoints(o options, ix *hnsw.Index, qs []float32, d int, efs []int, truth [][]knn.Result) ([]record, error) {
+	nq := len(qs) / d
 	var points []record
 	for _, threads := range o.threadList {
-		searchers := make([]*hnsw.Searcher, threads)
-		dsts := make([][]knn.Result, threads)
-		for w := range searchers {
-			searchers[w] = ix.NewSearcher()
-		}
+		searchers := newSearchers(threads, ix.NewSearcher)
 		backing := make([]knn.Result, nq*o.k)
 		for _, ef := range efs {
 			// Preallocated so that recording results does not allocate
@@ -202,20 +208,11 @@ func runHNSW(o options) (record, error) {
 			for q := range results {
 				results[q] = backing[q*o.k : q*o.k : (q+1)*o.k]
 			}
-			for w := range searchers {
-				searchers[w].Ef = ef
-				dsts[w] = make([]knn.Result, 0, o.k)
+			for _, s := range searchers {
+				s.Ef = ef
 			}
-			one := func(w, q int) error {
-				var err error
-				dsts[w], err = searchers[w].SearchInto(qs[q*d:(q+1)*d], o.k, dsts[w])
-				results[q] = append(results[q][:0], dsts[w]...)
-				return err
-			}
-			if _, _, err := perQuery(threads, min(nq, 20), one); err != nil { // warm-up
-				return nil, err
-			}
-			wall, lat, err := perQuery(threads, nq, one)
+			keep := func(q int, res []knn.Result) { results[q] = append(results[q][:0], res...) }
+			wall, lat, err := timeQueries(searchers, qs, d, o.k, keep)
 			if err != nil {
 				return nil, err
 			}
@@ -227,8 +224,54 @@ func runHNSW(o options) (record, error) {
 			points = append(points, p)
 		}
 	}
-	rec["points"] = points
-	return rec, nil
+	return points, nil
+}
+
+// profiled runs measure under a CPU profile written to path, if any.
+func profiled(path string, measure func() ([]record, error)) ([]record, error) {
+	stop, err := profile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	return measure()
+}
+
+// searcher is the per-goroutine query side of knn.Index and hnsw.Index.
+type searcher interface {
+	SearchInto(q []float32, k int, dst []knn.Result) ([]knn.Result, error)
+}
+
+// newSearchers returns one searcher per thread.
+func newSearchers[S searcher](threads int, newSearcher func() S) []S {
+	searchers := make([]S, threads)
+	for w := range searchers {
+		searchers[w] = newSearcher()
+	}
+	return searchers
+}
+
+// timeQueries warms up on the first 20 queries of qs (rows of d values),
+// then times every query for its top k as perQuery does, searchers[w]
+// serving goroutine w. keep, if not nil, gets each query's results.
+func timeQueries[S searcher](searchers []S, qs []float32, d, k int, keep func(q int, res []knn.Result)) (time.Duration, []float64, error) {
+	threads, nq := len(searchers), len(qs)/d
+	dsts := make([][]knn.Result, threads)
+	for w := range dsts {
+		dsts[w] = make([]knn.Result, 0, k)
+	}
+	one := func(w, q int) error {
+		var err error
+		dsts[w], err = searchers[w].SearchInto(qs[q*d:(q+1)*d], k, dsts[w])
+		if keep != nil {
+			keep(q, dsts[w])
+		}
+		return err
+	}
+	if _, _, err := perQuery(threads, min(nq, 20), one); err != nil { // warm-up
+		return 0, nil, err
+	}
+	return perQuery(threads, nq, one)
 }
 
 // recall is the mean fraction of each query's exact top k found in got.

@@ -46,40 +46,11 @@ func (rp *report) encoder() []encRow {
 		return nil
 	}
 	_, best := rp.peak("")
-	rp.printf("## Encoder: ViT forward and train step\n\n")
-	rp.printf("Same ViT in both (internal/encoder sizes: dims, depth, heads, MLP, patching, stem, pre-norm blocks, exact GELU, class token); train step = forward, linear head, cross-entropy, backward, AdamW. Inputs are random images; the peer runs PyTorch on the CPU with as many threads as cores.\n\n")
-	if n := encs[0].f("rounds"); n > 1 {
-		rp.printf("Every encoder, matmul-only and peak measurement ran in %.0f rounds, irgen's and PyTorch's processes taking turns within each round; each keeps its fastest round (a round's time is the median of its calls). All rounds' times are in bench.json (`ms_rounds`).\n\n", n)
-	}
-	rp.printf("Matmul peak measured with one square matmul: ")
-	var peaks []string
-	for _, r := range rp.all("bench", "matmul") {
-		peaks = append(peaks, fmt.Sprintf("%s %.0f GFLOP/s (n=%s)", r.s("backend"), r.f("gflops_achieved"), r.s("n")))
-	}
-	rp.printf("%s. Machine peak taken as the best: %.0f GFLOP/s.\n\n", strings.Join(peaks, ", "), best)
-	rp.printf("| size | batch | phase | impl | ms/call | images/s | matmul-only ms | of which stem conv ms | matmul share | other ms | matmul GFLOP/s | %% backend peak | %% machine peak | peak MiB |\n|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	rp.encoderIntro(encs, best)
 	var rows []encRow
 	for _, e := range encs {
-		key := []string{"size", e.s("size"), "batch", e.s("batch"), "phase", e.s("phase"), "backend", e.s("backend")}
-		row := encRow{Size: e.s("size"), Batch: e.s("batch"), Phase: e.s("phase"), Backend: e.s("backend"),
-			MS: e.f("ms"), ImagesPerS: e.f("images_per_s"), GFLOP: e.f("matmul_gflop"), PeakMiB: e.peakMiB()}
-		row.PeakGFLOPS, _ = rp.peak(row.Backend)
-		if sk := rp.find(append([]string{"bench", "skeleton", "part", "all"}, key...)...); sk != nil {
-			row.MatmulMS = sk.f("ms")
-			row.MatmulShare = math.Min(row.MatmulMS/row.MS, 1)
-			row.OtherMS = math.Max(row.MS-row.MatmulMS, 0)
-			row.MatmulGFLOPS = sk.f("gflops_achieved")
-		}
-		if st := rp.find(append([]string{"bench", "skeleton", "part", "stem"}, key...)...); st != nil {
-			row.StemMS, row.StemGFLOPS = st.f("ms"), st.f("gflops_achieved")
-		}
+		row := rp.encRow(e)
 		rows = append(rows, row)
-		pct := func(a, b float64) string {
-			if a == 0 || b == 0 {
-				return "–"
-			}
-			return fmt.Sprintf("%.0f%%", 100*a/b)
-		}
 		rp.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f |\n", row.Size, row.Batch, row.Phase, row.Backend,
 			num(row.MS), num(row.ImagesPerS), num(row.MatmulMS), num(row.StemMS), pct(row.MatmulShare, 1), num(row.OtherMS),
 			num(row.MatmulGFLOPS), pct(row.MatmulGFLOPS, row.PeakGFLOPS), pct(row.MatmulGFLOPS, best), row.PeakMiB)
@@ -94,45 +65,108 @@ func (rp *report) encoder() []encRow {
 		i := slices.IndexFunc(rows, func(t encRow) bool {
 			return t.Backend == "torch" && t.Size == r.Size && t.Batch == r.Batch && t.Phase == r.Phase
 		})
-		if i < 0 {
-			continue
+		if i >= 0 {
+			rp.encoderVsTorch(r, rows[i], best)
 		}
-		t := rows[i]
-		name := fmt.Sprintf("encoder %s %s×%s, %s [%s]", r.Phase, r.Size, r.Batch, map[string]string{"forward": "ms/batch", "train": "ms/step"}[r.Phase], r.Backend)
-		ir := rp.find("bench", "encoder", "size", r.Size, "batch", r.Batch, "phase", r.Phase, "backend", r.Backend)
-		pr := rp.find("bench", "encoder", "size", r.Size, "batch", r.Batch, "phase", r.Phase, "backend", "torch")
-		rp.addRatio(name, "ms", r.MS, t.MS, "torch", ir, pr)
-		if r.MatmulMS == 0 || t.MatmulMS == 0 {
-			continue
-		}
-		gap := r.MS - t.MS
-		mmGap := r.MatmulMS - t.MatmulMS
-		rp.printf("- **%s %s×%s, %s vs torch: %.2f×.** Matmuls: %.1f vs %.1f ms (%.0f vs %.0f GFLOP/s, %.0f%% vs %.0f%% of the machine peak)",
-			r.Phase, r.Size, r.Batch, r.Backend, r.MS/t.MS, r.MatmulMS, t.MatmulMS, r.MatmulGFLOPS, t.MatmulGFLOPS,
-			100*r.MatmulGFLOPS/best, 100*t.MatmulGFLOPS/best)
-		if r.StemMS > 0 && t.StemMS > 0 {
-			rp.printf(", of which the convolutional stem %.1f vs %.1f ms (%.1f vs %.1f GFLOP/s)", r.StemMS, t.StemMS, r.StemGFLOPS, t.StemGFLOPS)
-		}
-		rp.printf("; other ops: %.1f vs %.1f ms.", r.OtherMS, t.OtherMS)
-		for _, x := range []encRow{r, t} {
-			if x.MatmulMS > x.MS {
-				rp.printf(" (%s: the matmuls alone take longer than the whole graph, %.1f vs %.1f ms, so they run faster fused into it; its share is capped at 100%% and its other ops count as 0.)", x.Backend, x.MatmulMS, x.MS)
-			}
-		}
-		if math.Abs(gap) > 0 {
-			rp.printf(" Of the %+.1f ms difference, %+.1f ms is in matmuls and %+.1f ms in other ops.", gap, mmGap, gap-mmGap)
-		}
-		rp.printf("\n")
 	}
 	rp.printf("\n")
 	return rows
 }
 
+// encoderIntro prints what the encoder section measures, the matmul peaks
+// (best is the machine's) and the head of its table.
+func (rp *report) encoderIntro(encs []rec, best float64) {
+	rp.printf("## Encoder: ViT forward and train step\n\n")
+	rp.printf("Same ViT in both (internal/encoder sizes: dims, depth, heads, MLP, patching, stem, pre-norm blocks, exact GELU, class token); train step = forward, linear head, cross-entropy, backward, AdamW. Inputs are random images; the peer runs PyTorch on the CPU with as many threads as cores.\n\n")
+	if n := encs[0].f("rounds"); n > 1 {
+		rp.printf("Every encoder, matmul-only and peak measurement ran in %.0f rounds, irgen's and PyTorch's processes taking turns within each round; each keeps its fastest round (a round's time is the median of its calls). All rounds' times are in bench.json (`ms_rounds`).\n\n", n)
+	}
+	rp.printf("Matmul peak measured with one square matmul: ")
+	var peaks []string
+	for _, r := range rp.all("bench", "matmul") {
+		peaks = append(peaks, fmt.Sprintf("%s %.0f GFLOP/s (n=%s)", r.s("backend"), r.f("gflops_achieved"), r.s("n")))
+	}
+	rp.printf("%s. Machine peak taken as the best: %.0f GFLOP/s.\n\n", strings.Join(peaks, ", "), best)
+	rp.printf("| size | batch | phase | impl | ms/call | images/s | matmul-only ms | of which stem conv ms | matmul share | other ms | matmul GFLOP/s | %% backend peak | %% machine peak | peak MiB |\n|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+}
+
+// encRow joins encoder measurement e with the skeleton runs of the same
+// size, batch, phase and backend.
+func (rp *report) encRow(e rec) encRow {
+	key := []string{"size", e.s("size"), "batch", e.s("batch"), "phase", e.s("phase"), "backend", e.s("backend")}
+	row := encRow{Size: e.s("size"), Batch: e.s("batch"), Phase: e.s("phase"), Backend: e.s("backend"),
+		MS: e.f("ms"), ImagesPerS: e.f("images_per_s"), GFLOP: e.f("matmul_gflop"), PeakMiB: e.peakMiB()}
+	row.PeakGFLOPS, _ = rp.peak(row.Backend)
+	if sk := rp.find(append([]string{"bench", "skeleton", "part", "all"}, key...)...); sk != nil {
+		row.MatmulMS = sk.f("ms")
+		row.MatmulShare = math.Min(row.MatmulMS/row.MS, 1)
+		row.OtherMS = math.Max(row.MS-row.MatmulMS, 0)
+		row.MatmulGFLOPS = sk.f("gflops_achieved")
+	}
+	if st := rp.find(append([]string{"bench", "skeleton", "part", "stem"}, key...)...); st != nil {
+		row.StemMS, row.StemGFLOPS = st.f("ms"), st.f("gflops_achieved")
+	}
+	return row
+}
+
+// pct is a/b as a whole percentage, or "–" if either is 0.
+func pct(a, b float64) string {
+	if a == 0 || b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f%%", 100*a/b)
+}
+
+// encoderVsTorch adds the ratio of irgen row r to torch row t and, when
+// both have a matmul-only time, explains it by matmuls and other ops.
+func (rp *report) encoderVsTorch(r, t encRow, best float64) {
+	name := fmt.Sprintf("encoder %s %s×%s, %s [%s]", r.Phase, r.Size, r.Batch, map[string]string{"forward": "ms/batch", "train": "ms/step"}[r.Phase], r.Backend)
+	ir := rp.find("bench", "encoder", "size", r.Size, "batch", r.Batch, "phase", r.Phase, "backend", r.Backend)
+	pr := rp.find("bench", "encoder", "size", r.Size, "batch", r.Batch, "phase", r.Phase, "backend", "torch")
+	rp.addRatio(name, "ms", r.MS, t.MS, "torch", ir, pr)
+	if r.MatmulMS == 0 || t.MatmulMS == 0 {
+		return
+	}
+	gap := r.MS - t.MS
+	mmGap := r.MatmulMS - t.MatmulMS
+	rp.printf("- **%s %s×%s, %s vs torch: %.2f×.** Matmuls: %.1f vs %.1f ms (%.0f vs %.0f GFLOP/s, %.0f%% vs %.0f%% of the machine peak)",
+		r.Phase, r.Size, r.Batch, r.Backend, r.MS/t.MS, r.MatmulMS, t.MatmulMS, r.MatmulGFLOPS, t.MatmulGFLOPS,
+		100*r.MatmulGFLOPS/best, 100*t.MatmulGFLOPS/best)
+	if r.StemMS > 0 && t.StemMS > 0 {
+		rp.printf(", of which the convolutional stem %.1f vs %.1f ms (%.1f vs %.1f GFLOP/s)", r.StemMS, t.StemMS, r.StemGFLOPS, t.StemGFLOPS)
+	}
+	rp.printf("; other ops: %.1f vs %.1f ms.", r.OtherMS, t.OtherMS)
+	for _, x := range []encRow{r, t} {
+		if x.MatmulMS > x.MS {
+			rp.printf(" (%s: the matmuls alone take longer than the whole graph, %.1f vs %.1f ms, so they run faster fused into it; its share is capped at 100%% and its other ops count as 0.)", x.Backend, x.MatmulMS, x.MS)
+		}
+	}
+	if math.Abs(gap) > 0 {
+		rp.printf(" Of the %+.1f ms difference, %+.1f ms is in matmuls and %+.1f ms in other ops.", gap, mmGap, gap-mmGap)
+	}
+	rp.printf("\n")
+}
+
 // search reports exact and HNSW search over the main search data set.
 func (rp *report) search() {
-	var exact, fexact []rec
-	var hn, fh rec
-	// The main data set is the largest gallery with an hnsw run.
+	hn, fh := rp.hnswRecs()
+	if hn == nil {
+		return
+	}
+	n := hn.s("n")
+	rp.printf("## Search: exact and HNSW, n=%s, d=%s, k=%s, %s queries\n\n", n, hn.s("d"), hn.s("k"), hn.s("q"))
+	rp.printf("Same .npy gallery and queries on both sides (unit vectors, inner product). Latency: one query per call on one thread. QPS at T threads: all queries in one call (irgen: knn.SearchBatch with T workers, hnsw over T goroutines; FAISS: one search call over T OpenMP threads).\n\n")
+	rp.exactSearch(hn)
+	rp.hnswSearch(hn, fh)
+	if fh == nil {
+		return
+	}
+	rp.equalRecall(hn, fh)
+}
+
+// hnswRecs returns irgen's and the peer's HNSW measurements on the main
+// data set: the largest gallery with an hnsw run.
+func (rp *report) hnswRecs() (hn, fh rec) {
 	for _, r := range rp.all("bench", "search", "kind", "hnsw") {
 		if r.s("impl") == "irgen" {
 			hn = r
@@ -140,14 +174,15 @@ func (rp *report) search() {
 			fh = r
 		}
 	}
-	if hn == nil {
-		return
-	}
+	return hn, fh
+}
+
+// exactSearch prints the exact-search table at hn's gallery size and adds
+// its latency and batch ratios against FAISS.
+func (rp *report) exactSearch(hn rec) {
 	n := hn.s("n")
-	exact = rp.all("bench", "search", "kind", "exact", "impl", "irgen", "n", n)
-	fexact = rp.all("bench", "search", "kind", "exact", "impl", "faiss", "n", n)
-	rp.printf("## Search: exact and HNSW, n=%s, d=%s, k=%s, %s queries\n\n", n, hn.s("d"), hn.s("k"), hn.s("q"))
-	rp.printf("Same .npy gallery and queries on both sides (unit vectors, inner product). Latency: one query per call on one thread. QPS at T threads: all queries in one call (irgen: knn.SearchBatch with T workers, hnsw over T goroutines; FAISS: one search call over T OpenMP threads).\n\n")
+	exact := rp.all("bench", "search", "kind", "exact", "impl", "irgen", "n", n)
+	fexact := rp.all("bench", "search", "kind", "exact", "impl", "faiss", "n", n)
 	flops := func(qps float64) float64 { return qps * 2 * hn.f("n") * hn.f("d") / 1e9 }
 	rp.printf("| exact | threads | latency µs (mean / p50 / p99) | QPS per-query calls | QPS one batch call | batch GFLOP/s | peak MiB |\n|---|--:|--:|--:|--:|--:|--:|\n")
 	for _, set := range [][]rec{exact, fexact} {
@@ -161,30 +196,37 @@ func (rp *report) search() {
 			}
 		}
 	}
-	runOf := func(set []rec, threads string) (rec, rec) {
-		for _, r := range set {
-			for _, run := range r.list("runs") {
-				if run.s("threads") == threads {
-					return run, r
-				}
-			}
-		}
-		return nil, nil
-	}
-	if a, ar := runOf(exact, "1"); a != nil {
-		if b, br := runOf(fexact, "1"); b != nil {
+	if a, ar := runAt(exact, "1"); a != nil {
+		if b, br := runAt(fexact, "1"); b != nil {
 			rp.addRatio("exact latency (median), 1 thread, n="+n, "µs/query", a.f("us_p50"), b.f("us_p50"), "IndexFlatIP", ar, br)
 		}
 	}
 	for _, t := range threadsOf(hn) {
-		if a, ar := runOf(exact, t); a != nil {
-			if b, br := runOf(fexact, t); b != nil {
+		if a, ar := runAt(exact, t); a != nil {
+			if b, br := runAt(fexact, t); b != nil {
 				rp.addRatio(fmt.Sprintf("exact batch, %s thread(s), n=%s", t, n), "µs/query", 1e6/a.f("batch_qps"), 1e6/b.f("batch_qps"), "IndexFlatIP", ar, br)
 			}
 		}
 	}
 	rp.printf("\nbatch GFLOP/s = QPS·2·n·d: the exact scan's arithmetic rate, to set against the matmul peaks above.\n\n")
+}
 
+// runAt returns the first run at threads in set and the measurement that
+// holds it.
+func runAt(set []rec, threads string) (rec, rec) {
+	for _, r := range set {
+		for _, run := range r.list("runs") {
+			if run.s("threads") == threads {
+				return run, r
+			}
+		}
+	}
+	return nil, nil
+}
+
+// hnswSearch prints the HNSW table of irgen's hn and the peer's fh (nil
+// if none) and their build times.
+func (rp *report) hnswSearch(hn, fh rec) {
 	rp.printf("| HNSW M=%s efC=%s | threads | efSearch | recall@%s | latency µs (mean / p99) | QPS batch |\n|---|--:|--:|--:|--:|--:|\n", hn.s("M"), hn.s("ef_construction"), hn.s("k"))
 	for _, r := range []rec{hn, fh} {
 		if r == nil {
@@ -201,13 +243,14 @@ func (rp *report) search() {
 	rp.printf("\nBuild on one thread: irgen %.1f s (peak %.0f MiB)", hn.f("build_s"), hn.peakMiB())
 	if fh != nil {
 		rp.printf(", FAISS %.1f s (peak %.0f MiB)", fh.f("build_s"), fh.peakMiB())
-		rp.addRatio("HNSW build, 1 thread, n="+n, "s", hn.f("build_s"), fh.f("build_s"), "IndexHNSWFlat", hn, fh)
+		rp.addRatio("HNSW build, 1 thread, n="+hn.s("n"), "s", hn.f("build_s"), fh.f("build_s"), "IndexHNSWFlat", hn, fh)
 	}
 	rp.printf(".\n\n")
-	if fh == nil {
-		return
-	}
-	// Equal recall: for each target, the fastest efSearch that reaches it.
+}
+
+// equalRecall sets irgen's HNSW hn against the peer's fh at equal recall:
+// for each target, the fastest efSearch that reaches it on each side.
+func (rp *report) equalRecall(hn, fh rec) {
 	rp.printf("At equal recall (the fastest efSearch reaching it on each side):\n\n| recall ≥ | threads | irgen ef | irgen µs/query | FAISS ef | FAISS µs/query | irgen/FAISS |\n|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, target := range []float64{0.9, 0.95, 0.99} {
 		for _, t := range threadsOf(hn) {
@@ -217,7 +260,7 @@ func (rp *report) search() {
 			}
 			ta, tb := 1e6/a.f("batch_qps"), 1e6/b.f("batch_qps")
 			rp.printf("| %.2f | %s | %s | %s | %s | %s | %.2f |\n", target, t, a.s("ef_search"), num(ta), b.s("ef_search"), num(tb), ta/tb)
-			rp.addRatio(fmt.Sprintf("HNSW at recall≥%.2f, %s thread(s), n=%s", target, t, n), "µs/query", ta, tb, "IndexHNSWFlat", hn, fh)
+			rp.addRatio(fmt.Sprintf("HNSW at recall≥%.2f, %s thread(s), n=%s", target, t, hn.s("n")), "µs/query", ta, tb, "IndexHNSWFlat", hn, fh)
 		}
 	}
 	rp.printf("\n(µs/query = 1/QPS of the batch at that thread count.)\n\n")

@@ -23,26 +23,11 @@ import (
 	"github.com/gomlx/compute/gobackend"
 )
 
-// Default is the configuration New uses for "".
-//
-// The Go backend must run with unlimited parallelism: in
-// github.com/gomlx/compute v0.1.2 a bounded worker pool (parallelism=N>0,
-// or the default 2×GOMAXPROCS) deadlocks on nested use. When one execution
-// is live, the executor runs every graph node as a pool task
-// (executeParallel → Workers.WaitToStart), and ops running inside that task
-// ask the same pool for more workers without releasing their own slot and
-// without calling Pool.WorkerIsAsleep: Erf (a GELU) splits into chunks
-// through Workers.WaitToStart, large matmuls fan out through
-// Workers.Saturate. Once every slot is held by such a node, all wait on the
-// pool's sync.Cond forever, with no CPU used. Goroutine dumps of the
-// encoder's train step: with parallelism=1, one node in execErfGeneric →
-// WaitToStart; with parallelism=2, two nodes in avx512LargeFloat32 →
-// Saturate. The default (4 slots on 2 cores) needs four such nodes at once,
-// so it hangs only sometimes. With parallelism=-1 WaitToStart starts a
-// goroutine without waiting and Saturate only caps its own fan-out at
-// GOMAXPROCS, so nothing waits for a slot. "go:ops_sequential" also avoids
-// the nesting (nodes run on the caller's goroutine) but loses inter-op
-// parallelism.
+// Default is the configuration New uses for "": the Go backend with
+// unlimited parallelism, because in github.com/gomlx/compute v0.1.2 a
+// bounded worker pool deadlocks when ops running as pool tasks (Erf, large
+// matmuls) wait for more workers from the same pool
+// (TestDefaultDoesNotDeadlock).
 const Default = gobackend.BackendName + ":parallelism=-1"
 
 // buildTags names the build tag that compiles in each optional backend.

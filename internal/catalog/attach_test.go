@@ -18,11 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/irgen/irgen/internal/backend"
 	"github.com/irgen/irgen/internal/catalog"
-	"github.com/irgen/irgen/internal/config"
 	"github.com/irgen/irgen/internal/engine"
-	"github.com/irgen/irgen/internal/store"
 	"github.com/irgen/irgen/internal/testmodel"
 )
 
@@ -40,31 +37,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// attach opens the model in dir and its catalog.
-func attach(dir string) (*engine.Engine, *catalog.Catalog, error) {
-	b, err := store.Open(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	be, err := backend.New(config.Backend())
-	if err != nil {
-		return nil, nil, err
-	}
-	e, err := engine.Open(b, be)
-	if err != nil {
-		return nil, nil, err
-	}
-	e.Tokenizer.Batch, e.QueryBatch = 1, 1
-	c, err := catalog.Attach(e, filepath.Join(dir, catalog.File))
-	if err != nil {
-		return nil, nil, err
-	}
-	return e, c, nil
-}
-
 func mustAttach(t *testing.T, dir string) (*engine.Engine, *catalog.Catalog) {
 	t.Helper()
-	e, c, err := attach(dir)
+	e, c, err := testmodel.Attach(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +133,7 @@ func TestStaleCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	if _, _, err := attach(dir); !errors.Is(err, catalog.ErrStale) {
+	if _, _, err := testmodel.Attach(dir); !errors.Is(err, catalog.ErrStale) {
 		t.Errorf("Attach of a stale catalog: %v; want ErrStale", err)
 	}
 }
@@ -168,7 +143,7 @@ func TestStaleCatalog(t *testing.T) {
 // one before: it prints "deleting ID" before and "del ID" once committed.
 // It stops by itself after a minute.
 func childAdd(dir string) error {
-	e, _, err := attach(dir)
+	e, _, err := testmodel.Attach(dir)
 	if err != nil {
 		return err
 	}
@@ -253,7 +228,7 @@ func runChild(t *testing.T, dir string, n int) changes {
 func TestKill9(t *testing.T) {
 	dir := testmodel.Copy(t)
 	// Fill the catalog here, so the children only add.
-	e0, c0, err := attach(dir)
+	e0, c0, err := testmodel.Attach(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +238,7 @@ func TestKill9(t *testing.T) {
 	for round := range 3 {
 		ch := runChild(t, dir, 6+4*round)
 		t.Logf("round %d: child killed after %d acknowledged adds and %d deletes", round, len(ch.added), len(ch.deleted))
-		e, c, err := attach(dir)
+		e, c, err := testmodel.Attach(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -315,7 +290,7 @@ func TestKill9(t *testing.T) {
 func TestOneWriter(t *testing.T) {
 	dir := testmodel.Copy(t)
 	_, c := mustAttach(t, dir)
-	if _, c2, err := attach(dir); !errors.Is(err, catalog.ErrLocked) {
+	if _, c2, err := testmodel.Attach(dir); !errors.Is(err, catalog.ErrLocked) {
 		if c2 != nil {
 			c2.Close()
 		}

@@ -1,20 +1,20 @@
-// Package ckpt saves and loads the variables of a GoMLX model store.
+// Package ckpt saves and loads the variables of a GoMLX model store, and
+// keeps a model on disk as a JSON configuration plus a checkpoint of its
+// weights (Files).
 //
-// The format is: the magic "IRGENCKP", a little-endian uint32 version, a
-// uint32 length and a JSON index of the variables (path, dtype, dims, byte
-// offset and size), the raw little-endian data, and a CRC-32 (Castagnoli)
-// of everything before it. Readers reject unknown versions, truncated files
-// and checksum mismatches. Write through an atomic file writer (package
-// store) so that a crash never leaves half a checkpoint.
+// The format is a store.Format ("IRGENCKP", version 1): the magic, a
+// little-endian uint32 version, a uint32 length and a JSON index of the
+// variables (path, dtype, dims, byte offset and size), the raw
+// little-endian data, and a CRC-32 (Castagnoli) of everything before it.
+// Readers reject unknown versions, truncated files and checksum
+// mismatches. Write through an atomic file writer (package store, or
+// Files.Save) so that a crash never leaves half a checkpoint.
 package ckpt
 
 import (
 	"bufio"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"os"
 	"strings"
@@ -23,11 +23,10 @@ import (
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/irgen/irgen/internal/store"
 )
 
 const (
-	magic   = "IRGENCKP"
-	version = 1
 	// maxIndex bounds the JSON index so a corrupt length cannot exhaust memory.
 	maxIndex = 64 << 20
 )
@@ -49,15 +48,15 @@ type entry struct {
 	Frozen bool `json:"frozen,omitempty"`
 }
 
-var table = crc32.MakeTable(crc32.Castagnoli)
+var format = store.Format{Magic: "IRGENCKP", Version: 1, ErrFormat: ErrFormat, ErrVersion: ErrVersion}
 
 // Save writes every variable of store whose path passes keep (nil keeps
 // all) to w.
-func Save(w io.Writer, store *model.Store, keep func(path string) bool) error {
+func Save(w io.Writer, vars *model.Store, keep func(path string) bool) error {
 	var index []entry
-	var vars []*tensors.Tensor
+	var values []*tensors.Tensor
 	var off int64
-	for v := range store.IterVariables() {
+	for v := range vars.IterVariables() {
 		if keep != nil && !keep(v.Path()) {
 			continue
 		}
@@ -68,32 +67,25 @@ func Save(w io.Writer, store *model.Store, keep func(path string) bool) error {
 		s := t.Shape()
 		size := int64(s.Memory())
 		index = append(index, entry{Path: v.Path(), DType: s.DType.String(), Dims: s.Dimensions, Offset: off, Size: size, Frozen: !v.Trainable})
-		vars = append(vars, t)
+		values = append(values, t)
 		off += size
 	}
-	head, err := json.Marshal(index)
-	if err != nil {
+	fw := format.NewWriter(w)
+	if err := fw.JSON(index); err != nil {
 		return fmt.Errorf("ckpt: index: %w", err)
 	}
-	crc := crc32.New(table)
-	bw := bufio.NewWriter(io.MultiWriter(w, crc))
-	bw.WriteString(magic)
-	binary.Write(bw, binary.LittleEndian, uint32(version))
-	binary.Write(bw, binary.LittleEndian, uint32(len(head)))
-	bw.Write(head)
-	for i, t := range vars {
-		var werr error
-		if err := t.ConstBytes(func(b []byte) { _, werr = bw.Write(b) }); err != nil {
+	for i, t := range values {
+		if err := t.ConstBytes(func(b []byte) { fw.Write(b) }); err != nil {
 			return fmt.Errorf("ckpt: read %s: %w", index[i].Path, err)
 		}
-		if werr != nil {
-			return fmt.Errorf("ckpt: write %s: %w", index[i].Path, werr)
+		if err := fw.Err(); err != nil {
+			return fmt.Errorf("ckpt: write %s: %w", index[i].Path, err)
 		}
 	}
-	if err := bw.Flush(); err != nil {
+	if _, err := fw.Finish(); err != nil {
 		return fmt.Errorf("ckpt: write: %w", err)
 	}
-	return binary.Write(w, binary.LittleEndian, crc.Sum32())
+	return nil
 }
 
 // CopyVars copies every variable of from whose path starts with prefix
@@ -121,45 +113,28 @@ func CopyVars(from, to *model.Store, prefix, prepend string) (int, error) {
 }
 
 // LoadFile is Load from the file at path; its errors name the file.
-func LoadFile(path string, store *model.Store) error {
+func LoadFile(path string, vars *model.Store) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := Load(f, store); err != nil {
+	if err := Load(f, vars); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
 }
 
-// Load reads a checkpoint from r into store, creating or replacing each
-// variable. Nothing is changed in store unless the whole file is valid.
-func Load(r io.Reader, store *model.Store) error {
-	crc := crc32.New(table)
-	buffered := bufio.NewReader(r)
-	br := io.TeeReader(buffered, crc)
-	var hdr [16]byte
-	if _, err := io.ReadFull(br, hdr[:]); err != nil {
-		return fmt.Errorf("%w: header: %v", ErrFormat, err)
-	}
-	if string(hdr[:8]) != magic {
-		return fmt.Errorf("%w: bad magic %q", ErrFormat, hdr[:8])
-	}
-	if v := binary.LittleEndian.Uint32(hdr[8:]); v != version {
-		return fmt.Errorf("%w %d (this build reads %d)", ErrVersion, v, version)
-	}
-	n := binary.LittleEndian.Uint32(hdr[12:])
-	if n > maxIndex {
-		return fmt.Errorf("%w: index of %d bytes", ErrFormat, n)
-	}
-	head := make([]byte, n)
-	if _, err := io.ReadFull(br, head); err != nil {
-		return fmt.Errorf("%w: index: %v", ErrFormat, err)
+// Load reads a checkpoint from r into vars, creating or replacing each
+// variable. Nothing is changed in vars unless the whole file is valid.
+func Load(r io.Reader, vars *model.Store) error {
+	fr, err := format.NewReader(bufio.NewReader(r))
+	if err != nil {
+		return err
 	}
 	var index []entry
-	if err := json.Unmarshal(head, &index); err != nil {
-		return fmt.Errorf("%w: index: %v", ErrFormat, err)
+	if err := fr.JSON(maxIndex, &index); err != nil {
+		return err
 	}
 	values := make([]*tensors.Tensor, len(index))
 	var off int64
@@ -173,24 +148,18 @@ func Load(r io.Reader, store *model.Store) error {
 			return fmt.Errorf("%w: variable %s: inconsistent size", ErrFormat, e.Path)
 		}
 		t := tensors.FromShape(s)
-		var rerr error
-		t.MutableBytes(func(b []byte) { _, rerr = io.ReadFull(br, b) })
-		if rerr != nil {
-			return fmt.Errorf("%w: variable %s truncated: %v", ErrFormat, e.Path, rerr)
+		t.MutableBytes(func(b []byte) { fr.ReadFull(b) })
+		if err := fr.Err(); err != nil {
+			return fmt.Errorf("variable %s: %w", e.Path, err)
 		}
 		values[i] = t
 		off += e.Size
 	}
-	want := crc.Sum32()
-	var got uint32
-	if err := binary.Read(buffered, binary.LittleEndian, &got); err != nil {
-		return fmt.Errorf("%w: checksum missing: %v", ErrFormat, err)
-	}
-	if got != want {
-		return fmt.Errorf("%w: checksum mismatch", ErrFormat)
+	if _, err := fr.Finish(); err != nil {
+		return err
 	}
 	for i, e := range index {
-		if v := store.GetVariable(e.Path); v != nil {
+		if v := vars.GetVariable(e.Path); v != nil {
 			if !v.Shape().Equal(values[i].Shape()) {
 				return fmt.Errorf("ckpt: variable %s is %s in the checkpoint, %s in the model", e.Path, values[i].Shape(), v.Shape())
 			}
@@ -199,7 +168,7 @@ func Load(r io.Reader, store *model.Store) error {
 			}
 			continue
 		}
-		v, err := store.CreateVariable(e.Path, values[i])
+		v, err := vars.CreateVariable(e.Path, values[i])
 		if err != nil {
 			return fmt.Errorf("ckpt: create %s: %w", e.Path, err)
 		}

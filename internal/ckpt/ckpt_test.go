@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,17 +27,23 @@ func testStore(t *testing.T) *model.Store {
 	return s
 }
 
-func TestRoundTrip(t *testing.T) {
+// saved returns testStore saved with keep.
+func saved(t *testing.T, keep func(string) bool) []byte {
+	t.Helper()
 	var buf bytes.Buffer
-	if err := Save(&buf, testStore(t), nil); err != nil {
+	if err := Save(&buf, testStore(t), keep); err != nil {
 		t.Fatal(err)
 	}
+	return buf.Bytes()
+}
+
+func TestRoundTrip(t *testing.T) {
 	got := model.NewStore()
-	if err := Load(bytes.NewReader(buf.Bytes()), got); err != nil {
+	if err := Load(bytes.NewReader(saved(t, nil)), got); err != nil {
 		t.Fatal(err)
 	}
 	w := tensors.MustCopyFlatData[float32](got.GetVariable("/enc/w").MustValue())
-	if want := []float32{1, 2, 3, 4, 5, 6}; !equal(w, want) {
+	if want := []float32{1, 2, 3, 4, 5, 6}; !slices.Equal(w, want) {
 		t.Errorf("w = %v; want %v", w, want)
 	}
 	if got.GetVariable("/adamw/step").Trainable {
@@ -48,12 +55,9 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestKeep(t *testing.T) {
-	var buf bytes.Buffer
-	if err := Save(&buf, testStore(t), func(p string) bool { return p == "/enc/w" }); err != nil {
-		t.Fatal(err)
-	}
+	blob := saved(t, func(p string) bool { return p == "/enc/w" })
 	got := model.NewStore()
-	if err := Load(&buf, got); err != nil {
+	if err := Load(bytes.NewReader(blob), got); err != nil {
 		t.Fatal(err)
 	}
 	if got.GetVariable("/adamw/step") != nil {
@@ -62,11 +66,7 @@ func TestKeep(t *testing.T) {
 }
 
 func TestDamaged(t *testing.T) {
-	var buf bytes.Buffer
-	if err := Save(&buf, testStore(t), nil); err != nil {
-		t.Fatal(err)
-	}
-	good := buf.Bytes()
+	good := saved(t, nil)
 	flip := bytes.Clone(good)
 	flip[len(flip)-8] ^= 0xff
 	ver := bytes.Clone(good)
@@ -97,13 +97,9 @@ func TestDamaged(t *testing.T) {
 }
 
 func TestShapeMismatch(t *testing.T) {
-	var buf bytes.Buffer
-	if err := Save(&buf, testStore(t), nil); err != nil {
-		t.Fatal(err)
-	}
 	s := model.NewStore()
 	s.CreateVariable("/enc/w", tensors.FromFlatDataAndDimensions([]float32{1, 2}, 2))
-	if err := Load(&buf, s); err == nil {
+	if err := Load(bytes.NewReader(saved(t, nil)), s); err == nil {
 		t.Fatal("Load into a model of another shape succeeded")
 	}
 }
@@ -117,18 +113,6 @@ func FuzzLoad(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		Load(bytes.NewReader(data), model.NewStore())
 	})
-}
-
-func equal(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestLoadFile checks that errors of LoadFile name the file.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/irgen/irgen/internal/batch"
 	"github.com/irgen/irgen/internal/config"
 	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/gallery"
@@ -67,41 +66,17 @@ func runAssign(ctx context.Context, dir string) error {
 	return nil
 }
 
-// encodeGallery computes the features of every gallery image.
+// encodeGallery computes the features of every gallery image of ds, with
+// a progress line.
 func encodeGallery(ctx context.Context, tok *tokenizer.Model, ds *dataset.Dataset, tf transformT) (*gallery.Gallery, error) {
-	split := ds.Gallery
-	n := split.Len()
 	c := tok.Config
-	g := &gallery.Gallery{Dim: c.FeatureDim, M: c.M, L: c.L, Classes: ds.Classes,
-		Keys: make([]string, n), Labels: make([]int32, n), Features: make([]float32, 0, n*c.FeatureDim)}
-	loader := batch.New(split, tf, config.Workers())
+	g := &gallery.Gallery{Dim: c.FeatureDim, M: c.M, L: c.L, Classes: ds.Classes}
+	n := ds.Gallery.Len()
 	p := train.NewProgress(stderr, "assign", n, 0, "img")
-	const chunk = 1024
-	images := make([]float32, chunk*tf.Len())
-	idx := make([]int, 0, chunk)
-	for lo := 0; lo < n; lo += chunk {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		hi := min(lo+chunk, n)
-		idx = idx[:0]
-		for i := lo; i < hi; i++ {
-			idx = append(idx, i)
-			g.Keys[i], g.Labels[i] = split.Key(i), int32(split.Label(i))
-		}
-		buf := images[:(hi-lo)*tf.Len()]
-		if err := loader.Fill(idx, -1, buf, nil); err != nil {
-			return nil, err
-		}
-		f, err := tok.Features(buf, hi-lo)
-		if err != nil {
-			return nil, err
-		}
-		g.Features = append(g.Features, f...)
-		p.Update(hi, "")
+	if err := g.Encode(ctx, dataset.NewLoader(ds.Gallery, tf, config.Workers()), tok, func(done int) { p.Update(done, "") }); err != nil {
+		return nil, err
 	}
 	p.Done(n, "")
-	g.Codes = make([]int32, n*c.M)
 	return g, nil
 }
 

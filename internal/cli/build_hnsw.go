@@ -6,9 +6,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/irgen/irgen/internal/ann"
-	"github.com/irgen/irgen/internal/engine"
-	"github.com/irgen/irgen/internal/hnsw"
+	"github.com/irgen/irgen/internal/baseline/ann"
+	"github.com/irgen/irgen/internal/baseline/hnsw"
 	"github.com/irgen/irgen/internal/knn"
 	"github.com/irgen/irgen/internal/train"
 )
@@ -45,7 +44,7 @@ func buildHNSW(ctx context.Context, args []string) error {
 		n, g.Dim, cfg.M, cfg.EfConstruction, cfg.EfSearch)
 	p := train.NewProgress(stderr, "hnsw", n, 0, "img")
 	start := time.Now()
-	ix, err := ann.Build(ctx, g.Features, g.Dim, cfg, func(done int) {
+	ix, err := hnsw.Build(ctx, g.Features, g.Dim, cfg, func(done int) {
 		if done < n {
 			p.Update(done, "")
 		}
@@ -93,8 +92,7 @@ func selfRecall(ix *hnsw.Index, feats []float32, dim, k, m int) (float64, error)
 	if err != nil {
 		return 0, err
 	}
-	r := ann.NewRetriever(ix, nil)
-	got, err := r.SearchFeatures(qs, m, engine.Options{K: k}, nil)
+	got, err := ix.SearchBatch(qs, k, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -105,7 +103,7 @@ func selfRecall(ix *hnsw.Index, feats []float32, dim, k, m int) (float64, error)
 			want[t.ID] = true
 		}
 		for _, h := range got[q] {
-			if want[h.Index] {
+			if want[h.ID] {
 				sum++
 			}
 		}

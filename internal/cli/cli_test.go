@@ -128,19 +128,7 @@ func TestPipeline(t *testing.T) {
 		t.Fatalf("eval exit %d: %s", code, errOut)
 	}
 	methods := map[string]bool{}
-	dec := json.NewDecoder(strings.NewReader(out))
-	for dec.More() {
-		var r struct {
-			Method    string             `json:"method"`
-			Queries   int                `json:"queries"`
-			Precision map[string]float64 `json:"precision"`
-			Recall    map[string]float64 `json:"recall"`
-			MAP       map[string]float64 `json:"map"`
-			Ms        float64            `json:"ms_per_query"`
-		}
-		if err := dec.Decode(&r); err != nil {
-			t.Fatalf("eval output %q: %v", out, err)
-		}
+	for _, r := range DecodeEval(t, out) {
 		methods[r.Method] = true
 		if r.Queries != 64 || r.Ms <= 0 || r.MAP["100"] <= 0 {
 			t.Errorf("%s: %+v", r.Method, r)

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/irgen/irgen/internal/batch"
+	"github.com/irgen/irgen/internal/baseline/dsi"
 	"github.com/irgen/irgen/internal/config"
-	"github.com/irgen/irgen/internal/dsi"
+	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/engine"
 )
 
@@ -26,11 +26,7 @@ func dsiIndexingAcc(ctx context.Context, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	b, err := loadBundle(*dir)
-	if err != nil {
-		return err
-	}
-	e, err := openEngine(b)
+	b, e, err := openModel(*dir)
 	if err != nil {
 		return err
 	}
@@ -44,7 +40,7 @@ func dsiIndexingAcc(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	src := batch.New(ds.Gallery, e.Transform, config.Workers())
+	src := dataset.NewLoader(ds.Gallery, e.Transform, config.Workers())
 	done := 0
 	for _, m := range ms {
 		var sub string

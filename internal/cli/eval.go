@@ -2,15 +2,14 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
-	"github.com/irgen/irgen/internal/batch"
 	"github.com/irgen/irgen/internal/config"
+	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/engine"
 	"github.com/irgen/irgen/internal/eval"
 	"github.com/irgen/irgen/internal/store"
@@ -53,13 +52,7 @@ func evalCmd(ctx context.Context, args []string) error {
 		}
 	}
 	if f.json {
-		enc := json.NewEncoder(stdout)
-		for _, r := range results {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeJSONLines(stdout, results)
 	}
 	return eval.Table(stdout, results)
 }
@@ -69,11 +62,7 @@ func runEval(ctx context.Context, f evalFlags) ([]eval.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := loadBundle(f.dir)
-	if err != nil {
-		return nil, err
-	}
-	e, err := openEngine(b)
+	b, e, err := openModel(f.dir)
 	if err != nil {
 		return nil, err
 	}
@@ -122,84 +111,22 @@ func evaluate(ctx context.Context, b *store.Bundle, e *engine.Engine, methods []
 	if err != nil {
 		return nil, err
 	}
-	queries := ds.Query
-	n := queries.Len()
+	n := ds.Query.Len()
 	if f.queries > 0 {
 		n = min(n, f.queries)
 	}
-	perClass := map[int32]int{}
-	for _, l := range g.Labels {
-		perClass[l]++
+	s, err := newScorer(e, g.Labels, ds, methods, ks, f)
+	if err != nil {
+		return nil, err
 	}
-	k := f.mapK
-	for _, kk := range ks {
-		k = max(k, kk)
+	if err := s.run(ctx, n); err != nil {
+		return nil, err
 	}
-	opt := engine.Options{K: k, Beam: f.beam}
-	self := 0
-	if ds.QueryInGallery {
-		opt.Exclude = func(q, id int) bool { return q == id }
-		self = 1
-	}
-	accs := make([]*eval.Accumulator, len(methods))
-	curves := make([]*eval.PRCurve, len(methods))
-	for i, m := range methods {
-		if accs[i], err = eval.New(ks, f.mapK); err != nil {
-			return nil, err
-		}
-		accs[i].Method = string(m)
-		curves[i] = eval.NewPRCurve(k)
-	}
-	loader := batch.New(queries, e.Transform, config.Workers())
-	const chunk = 256
-	images := make([]float32, chunk*e.Transform.Len())
-	idx := make([]int, 0, chunk)
-	p := train.NewProgress(stderr, "eval", n*len(methods), 0, "query")
-	for lo := 0; lo < n; lo += chunk {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		hi := min(lo+chunk, n)
-		idx = idx[:0]
-		for i := lo; i < hi; i++ {
-			idx = append(idx, i)
-		}
-		buf := images[:(hi-lo)*e.Transform.Len()]
-		if err := loader.Fill(idx, -1, buf, nil); err != nil {
-			return nil, err
-		}
-		for mi, m := range methods {
-			o := opt
-			if o.Exclude != nil {
-				o.Exclude = func(q, id int) bool { return lo+q == id }
-			}
-			hits, tm, err := e.Search(m, buf, hi-lo, o)
-			if errors.Is(err, engine.ErrNoDecoder) {
-				return nil, fmt.Errorf("%w (or drop irgen from --method)", err)
-			}
-			if err != nil {
-				return nil, err
-			}
-			for q, hs := range hits {
-				ql := int32(queries.Label(lo + q))
-				labels := make([]int, len(hs))
-				for i, h := range hs {
-					labels[i] = int(g.Labels[h.Index])
-				}
-				rel := perClass[ql] - self
-				accs[mi].Add(labels, int(ql), rel)
-				curves[mi].Add(labels, int(ql), rel)
-				accs[mi].AddLatency(tm.Encode/time.Duration(hi-lo), tm.Search/time.Duration(hi-lo))
-			}
-			p.Update(lo*len(methods)+(mi+1)*(hi-lo), "")
-		}
-	}
-	p.Done(n*len(methods), "")
 	var results []eval.Result
 	plot := map[string][]eval.PRPoint{}
 	for i := range methods {
-		results = append(results, accs[i].Result())
-		plot[string(methods[i])] = curves[i].Points()
+		results = append(results, s.accs[i].Result())
+		plot[string(methods[i])] = s.curves[i].Points()
 	}
 	if f.prPlot != "" {
 		if err := writePlot(f.prPlot, plot); err != nil {
@@ -207,6 +134,97 @@ func evaluate(ctx context.Context, b *store.Bundle, e *engine.Engine, methods []
 		}
 	}
 	return results, nil
+}
+
+// scorer searches the queries with every method and scores the hits by
+// the labels of the gallery images they name.
+type scorer struct {
+	e        *engine.Engine
+	queries  dataset.Split
+	labels   []int32       // gallery image labels
+	perClass map[int32]int // gallery images per label
+	self     int           // 1 when each query is in the gallery: not relevant to itself
+	opt      engine.Options
+	methods  []engine.Method
+	accs     []*eval.Accumulator
+	curves   []*eval.PRCurve
+}
+
+// newScorer returns a scorer of ds's queries against a gallery labelled
+// labels, with cutoffs ks and f's MAP cutoff and beam width.
+func newScorer(e *engine.Engine, labels []int32, ds *dataset.Dataset, methods []engine.Method, ks []int, f evalFlags) (*scorer, error) {
+	s := &scorer{e: e, queries: ds.Query, labels: labels, perClass: map[int32]int{}, methods: methods}
+	for _, l := range s.labels {
+		s.perClass[l]++
+	}
+	k := f.mapK
+	for _, kk := range ks {
+		k = max(k, kk)
+	}
+	s.opt = engine.Options{K: k, Beam: f.beam}
+	if ds.QueryInGallery {
+		s.opt.Exclude = func(q, id int) bool { return q == id }
+		s.self = 1
+	}
+	s.accs = make([]*eval.Accumulator, len(methods))
+	s.curves = make([]*eval.PRCurve, len(methods))
+	for i, m := range methods {
+		var err error
+		if s.accs[i], err = eval.New(ks, f.mapK); err != nil {
+			return nil, err
+		}
+		s.accs[i].Method = string(m)
+		s.curves[i] = eval.NewPRCurve(k)
+	}
+	return s, nil
+}
+
+// run scores the first n queries, loaded and searched in chunks.
+func (s *scorer) run(ctx context.Context, n int) error {
+	loader := dataset.NewLoader(s.queries, s.e.Transform, config.Workers())
+	p := train.NewProgress(stderr, "eval", n*len(s.methods), 0, "query")
+	err := loader.Chunks(ctx, n, 256, func(lo, k int, buf []float32) error {
+		for mi := range s.methods {
+			if err := s.score(mi, lo, k, buf); err != nil {
+				return err
+			}
+			p.Update(lo*len(s.methods)+(mi+1)*k, "")
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p.Done(n*len(s.methods), "")
+	return nil
+}
+
+// score searches n query images, queries lo to lo+n-1, with method mi and
+// adds their hits and latency to its accumulator and curve.
+func (s *scorer) score(mi, lo, n int, images []float32) error {
+	o := s.opt
+	if o.Exclude != nil {
+		o.Exclude = func(q, id int) bool { return lo+q == id }
+	}
+	hits, tm, err := s.e.Search(s.methods[mi], images, n, o)
+	if errors.Is(err, engine.ErrNoDecoder) {
+		return fmt.Errorf("%w (or drop irgen from --method)", err)
+	}
+	if err != nil {
+		return err
+	}
+	for q, hs := range hits {
+		ql := int32(s.queries.Label(lo + q))
+		labels := make([]int, len(hs))
+		for i, h := range hs {
+			labels[i] = int(s.labels[h.Index])
+		}
+		rel := s.perClass[ql] - s.self
+		s.accs[mi].Add(labels, int(ql), rel)
+		s.curves[mi].Add(labels, int(ql), rel)
+		s.accs[mi].AddLatency(tm.Encode/time.Duration(n), tm.Search/time.Duration(n))
+	}
+	return nil
 }
 
 func writePlot(path string, curves map[string][]eval.PRPoint) error {

@@ -1,4 +1,4 @@
 package cli
 
 // HNSW over the tokenizer's features: the engine method "hnsw".
-import _ "github.com/irgen/irgen/internal/ann"
+import _ "github.com/irgen/irgen/internal/baseline/ann"

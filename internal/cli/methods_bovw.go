@@ -1,4 +1,4 @@
 package cli
 
 // The bag-of-visual-words baseline (seed 002): the engine method "bovw".
-import _ "github.com/irgen/irgen/internal/bovw"
+import _ "github.com/irgen/irgen/internal/baseline/bovw"

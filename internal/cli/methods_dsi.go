@@ -1,4 +1,4 @@
 package cli
 
 // ViT-DSI (seed 002): methods dsi and dsi-zeroshot.
-import _ "github.com/irgen/irgen/internal/dsi"
+import _ "github.com/irgen/irgen/internal/baseline/dsi"

@@ -1,4 +1,4 @@
 package cli
 
 // IRT (seed 003): methods irt and irt-o.
-import _ "github.com/irgen/irgen/internal/irt"
+import _ "github.com/irgen/irgen/internal/baseline/irt"

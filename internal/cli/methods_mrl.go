@@ -2,4 +2,4 @@ package cli
 
 // Matryoshka retrieval (seed 004): the methods mrl, mrl-adaptive,
 // mrl-funnel and mrl-hnsw, available after 'irgen train-mrl'.
-import _ "github.com/irgen/irgen/internal/mrl"
+import _ "github.com/irgen/irgen/internal/baseline/mrl"

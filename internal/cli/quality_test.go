@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -37,13 +35,6 @@ func band(img []byte, y0 int, level int, rng *rand.Rand) {
 // tieTolerance is how far below knn irgen may be from ties alone.
 const tieTolerance = 0.002
 
-type evalRow struct {
-	Method    string             `json:"method"`
-	Precision map[string]float64 `json:"precision"`
-	Recall    map[string]float64 `json:"recall"`
-	MAP       map[string]float64 `json:"map"`
-}
-
 // TestIRGenNotBelowKNN trains a small model on overlapping synthetic
 // classes with the default validation and ranking choice and fails if the
 // irgen method is below exact kNN over the same features on P@1, P@10,
@@ -68,13 +59,8 @@ func TestIRGenNotBelowKNN(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("eval exit %d: %s", code, errOut)
 	}
-	rows := map[string]evalRow{}
-	dec := json.NewDecoder(strings.NewReader(out))
-	for dec.More() {
-		var r evalRow
-		if err := dec.Decode(&r); err != nil {
-			t.Fatal(err)
-		}
+	rows := map[string]EvalRow{}
+	for _, r := range DecodeEval(t, out) {
 		rows[r.Method] = r
 		t.Logf("%s: P@1 %.3f P@10 %.3f R@10 %.3f MAP@100 %.3f", r.Method, r.Precision["1"], r.Precision["10"], r.Recall["10"], r.MAP["100"])
 	}

@@ -26,11 +26,7 @@ func searchCmd(ctx context.Context, args []string) error {
 	if len(files) == 0 {
 		return fmt.Errorf("%w: give at least one image file", errUsage)
 	}
-	b, err := loadBundle(*dir)
-	if err != nil {
-		return err
-	}
-	e, err := openEngine(b)
+	_, e, err := openModel(*dir)
 	if err != nil {
 		return err
 	}

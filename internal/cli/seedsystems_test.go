@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"image/png"
 	"math/rand/v2"
 	"os"
@@ -22,27 +21,14 @@ func irgen(args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
-type evalRow struct {
-	Method    string             `json:"method"`
-	Queries   int                `json:"queries"`
-	Precision map[string]float64 `json:"precision"`
-	Recall    map[string]float64 `json:"recall"`
-	MAP       map[string]float64 `json:"map"`
-}
-
-func evalJSON(t *testing.T, args ...string) map[string]evalRow {
+func evalJSON(t *testing.T, args ...string) map[string]cli.EvalRow {
 	t.Helper()
 	out, errOut, code := irgen(append([]string{"eval", "--json"}, args...)...)
 	if code != 0 {
 		t.Fatalf("eval %v: exit %d: %s", args, code, errOut)
 	}
-	rows := map[string]evalRow{}
-	dec := json.NewDecoder(strings.NewReader(out))
-	for dec.More() {
-		var r evalRow
-		if err := dec.Decode(&r); err != nil {
-			t.Fatalf("eval output %q: %v", out, err)
-		}
+	rows := map[string]cli.EvalRow{}
+	for _, r := range cli.DecodeEval(t, out) {
 		rows[r.Method] = r
 	}
 	return rows

@@ -53,11 +53,7 @@ func serveCmd(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	cfg.Access.Loopback = server.IsLoopback(tcp)
-	b, err := loadBundle(*dir)
-	if err != nil {
-		return err
-	}
-	e, err := openEngine(b)
+	b, e, err := openModel(*dir)
 	if err != nil {
 		return err
 	}

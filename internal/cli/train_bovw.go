@@ -8,8 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/irgen/irgen/internal/batch"
-	"github.com/irgen/irgen/internal/bovw"
+	"github.com/irgen/irgen/internal/baseline/bovw"
 	"github.com/irgen/irgen/internal/config"
 	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/engine"
@@ -139,7 +138,7 @@ func runBoVW(ctx context.Context, f bovwFlags) error {
 		trainSplit = dataset.Sub(trainSplit, idx)
 	}
 	images := func(s dataset.Split) bovw.Images {
-		l := batch.New(s, tf, config.Workers())
+		l := dataset.NewLoader(s, tf, config.Workers())
 		return bovw.Images{N: s.Len(), Fill: func(idx []int, dst []float32) error { return l.Fill(idx, -1, dst, nil) }}
 	}
 	c := f.cfg

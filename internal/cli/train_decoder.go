@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/irgen/irgen/internal/batch"
 	"github.com/irgen/irgen/internal/config"
 	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/decoder"
@@ -126,7 +125,7 @@ func runDecoder(ctx context.Context, f decoderFlags) (float64, error) {
 	}
 	fmt.Fprintf(stderr, "irgen: decoder %d×%d on %d training images → IDs of %d gallery images, %d steps, %s\n",
 		cfg.Depth, cfg.Dim, trainSplit.Len(), g.Len(), steps, v)
-	loader := batch.New(trainSplit, e.Transform, config.Workers())
+	loader := dataset.NewLoader(trainSplit, e.Transform, config.Workers())
 	retrained := !decoder.Trained(f.dir)
 	start := time.Now()
 	secs, err := decoder.Train(ctx, m, f.dir, dc, loader, pairs)
@@ -148,8 +147,7 @@ func runDecoder(ctx context.Context, f decoderFlags) (float64, error) {
 	if err := record(b, decoder.ConfigFile, decoder.WeightsFile, decoder.StateFile); err != nil {
 		return secs, err
 	}
-	fmt.Fprintf(stderr, "irgen: decoder trained in %s (this run %s)\n", time.Duration(secs*float64(time.Second)).Round(time.Second),
-		time.Since(start).Round(time.Second))
+	reportTrained("decoder", secs, start)
 	return secs, nil
 }
 

@@ -9,13 +9,16 @@ import (
 	"os"
 	"time"
 
-	"github.com/irgen/irgen/internal/batch"
+	"github.com/irgen/irgen/internal/baseline/dsi"
 	"github.com/irgen/irgen/internal/config"
+	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/decoder"
-	"github.com/irgen/irgen/internal/dsi"
 	"github.com/irgen/irgen/internal/engine"
+	"github.com/irgen/irgen/internal/gallery"
+	"github.com/irgen/irgen/internal/imageproc"
 	"github.com/irgen/irgen/internal/store"
 	"github.com/irgen/irgen/internal/train"
+	"github.com/irgen/irgen/internal/trie"
 )
 
 func init() {
@@ -67,108 +70,32 @@ func trainDSI(ctx context.Context, args []string) error {
 }
 
 func runDSI(ctx context.Context, f dsiFlags) error {
-	scheme, err := dsi.ParseScheme(f.scheme)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if f.init != "tokenizer" && f.init != "scratch" {
-		return fmt.Errorf("%w: --init %q, want tokenizer or scratch", errUsage, f.init)
-	}
-	if f.indexEpochs < 1 || f.retEpochs < 0 {
-		return fmt.Errorf("%w: --index-epochs %d and --retrieval-epochs %d; want ≥ 1 and ≥ 0", errUsage, f.indexEpochs, f.retEpochs)
-	}
-	b, err := loadBundle(f.dir)
+	scheme, err := checkDSIFlags(f)
 	if err != nil {
 		return err
 	}
-	e, err := openEngine(b)
+	r, err := openDSI(f)
 	if err != nil {
 		return err
 	}
-	g := e.Gallery()
-	if g == nil {
-		return fmt.Errorf("%s has no gallery yet; run 'irgen assign --model %s'", f.dir, f.dir)
+	if err := r.assignIDs(scheme); err != nil {
+		return err
 	}
-	ds, _, err := reopenData(b)
+	m, err := r.newModel()
 	if err != nil {
 		return err
 	}
-	if ds.Gallery.Len() != g.Len() {
-		return fmt.Errorf("the data has %d gallery images, the model's gallery %d; rerun 'irgen assign --model %s'", ds.Gallery.Len(), g.Len(), f.dir)
-	}
-	ac := dsi.DefaultAssignConfig()
-	ac.Scheme, ac.Seed, ac.Branch, ac.Leaf, ac.Workers = scheme, uint64(f.seed), f.branch, f.leaf, config.Workers()
-	ids, err := dsiIDs(b, ac, g.Labels, g.Features, g.Dim, g.Keys)
-	if err != nil {
-		return err
-	}
-	tr, err := ids.Trie()
-	if err != nil {
-		return err
-	}
-
-	cfg := dsi.DefaultConfig(ids.Digits)
-	cfg.Dim, cfg.Depth, cfg.Heads, cfg.MLPDim, cfg.Smoothing = f.dim, f.depth, f.heads, f.mlp, f.smoothing
-	from := e.Tokenizer.Vars
-	if f.init == "scratch" {
-		from = nil
-	}
-	backend := e.Tokenizer.Backend
-	m, err := decoder.New(backend, cfg, e.Tokenizer.Config.Encoder, from, f.seed)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	tc := decoder.DefaultTrainConfig()
-	tc.Budget = train.Budget{Epochs: float64(f.indexEpochs)}
-	tc.Batch, tc.LR, tc.EncoderLRMult, tc.WarmupEpochs, tc.Seed, tc.Out = f.batch, f.lr, f.encoderLRMult, f.warmup, f.seed, stderr
-	noAug := e.Transform
-	noAug.ScaleMin, noAug.ScaleMax, noAug.Flip = 1, 1, false
-	indexTF := noAug
-	if f.indexAugment {
-		indexTF = e.Transform
-	}
-	workers := config.Workers()
-	fmt.Fprintf(stderr, "irgen: ViT-DSI: %d gallery images → %s IDs of %d digits; indexing phase, %d epochs\n", g.Len(), ids.Scheme, ids.Digits, f.indexEpochs)
+	fmt.Fprintf(stderr, "irgen: ViT-DSI: %d gallery images → %s IDs of %d digits; indexing phase, %d epochs\n", r.g.Len(), r.ids.Scheme, r.ids.Digits, f.indexEpochs)
 	start := time.Now()
-	zs, secs, err := dsi.TrainIndex(ctx, m, b.Path(dsi.IndexDir), tc, batch.New(ds.Gallery, indexTF, workers), ids)
+	total, err := r.indexPhase(ctx, m)
 	if err != nil {
 		return err
 	}
-	evalSrc := batch.New(ds.Gallery, e.Transform, workers)
-	sample := dsi.Sample(g.Len(), f.iaSample, uint64(f.seed))
-	acc, err := dsi.IndexingAccuracy(zs, ids, tr, evalSrc, sample, f.beam)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "irgen: ViT-DSI indexing phase trained in %s; zero-shot %v\n", fmtSecs(secs), acc)
-	total := secs
 	if f.retEpochs > 0 {
-		queries, labels := ds.Train, make([]int32, ds.Train.Len())
-		for i := range labels {
-			labels[i] = int32(ds.Train.Label(i))
-		}
-		if _, err := dsi.RetrievalPairs(labels, g.Labels, ids); err != nil {
-			// Disjoint train and gallery classes (SOP): the queries are
-			// the gallery images themselves, each → another of its class.
-			fmt.Fprintf(stderr, "irgen: training classes missing from the gallery; the retrieval phase pairs gallery images with each other\n")
-			queries, labels = ds.Gallery, g.Labels
-		}
-		rc := tc
-		rc.Budget = train.Budget{Epochs: float64(f.retEpochs)}
-		retTF := noAug
-		if f.retAug {
-			retTF = e.Transform
-		}
-		fmt.Fprintf(stderr, "irgen: ViT-DSI retrieval phase: %d queries → IDs of same-class gallery images, %d epochs\n", queries.Len(), f.retEpochs)
-		ft, rsecs, err := dsi.TrainRetrieval(ctx, backend, b.Path(dsi.IndexDir), b.Path(dsi.RetrievalDir), rc,
-			batch.New(queries, retTF, workers), labels, g.Labels, ids)
+		rsecs, err := r.retrievalPhase(ctx)
 		if err != nil {
 			return err
 		}
-		if acc, err = dsi.IndexingAccuracy(ft, ids, tr, evalSrc, sample, f.beam); err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "irgen: ViT-DSI retrieval phase trained in %s; fine-tuned %v\n", fmtSecs(rsecs), acc)
 		total += rsecs
 	}
 	if err := recordOwn(f.dir, dsi.Dir); err != nil {
@@ -179,10 +106,170 @@ func runDSI(ctx context.Context, f dsiFlags) error {
 	return nil
 }
 
+// checkDSIFlags returns the ID scheme of f, or a usage error if f is
+// invalid.
+func checkDSIFlags(f dsiFlags) (dsi.Scheme, error) {
+	scheme, err := dsi.ParseScheme(f.scheme)
+	if err != nil {
+		return scheme, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if f.init != "tokenizer" && f.init != "scratch" {
+		return scheme, fmt.Errorf("%w: --init %q, want tokenizer or scratch", errUsage, f.init)
+	}
+	if f.indexEpochs < 1 || f.retEpochs < 0 {
+		return scheme, fmt.Errorf("%w: --index-epochs %d and --retrieval-epochs %d; want ≥ 1 and ≥ 0", errUsage, f.indexEpochs, f.retEpochs)
+	}
+	return scheme, nil
+}
+
+// dsiRun is one train-dsi run: the model it trains in, the gallery and
+// data it trains on, and the IDs the gallery is indexed under.
+type dsiRun struct {
+	f       dsiFlags
+	b       *store.Bundle
+	e       *engine.Engine
+	g       *gallery.Gallery
+	ds      *dataset.Dataset
+	ids     *dsi.IDs
+	tr      *trie.Trie // of ids
+	workers int        // image loaders
+	// indexPhase sets these: the indexing accuracy is measured on the
+	// gallery images sample of evalSrc after each phase.
+	evalSrc *dataset.Loader
+	sample  []int
+}
+
+// openDSI opens the model of f with its gallery and data, which must
+// hold the same gallery images.
+func openDSI(f dsiFlags) (*dsiRun, error) {
+	b, e, err := openModel(f.dir)
+	if err != nil {
+		return nil, err
+	}
+	g, err := assigned(e, f.dir)
+	if err != nil {
+		return nil, err
+	}
+	ds, _, err := reopenData(b)
+	if err != nil {
+		return nil, err
+	}
+	if ds.Gallery.Len() != g.Len() {
+		return nil, fmt.Errorf("the data has %d gallery images, the model's gallery %d; rerun 'irgen assign --model %s'", ds.Gallery.Len(), g.Len(), f.dir)
+	}
+	return &dsiRun{f: f, b: b, e: e, g: g, ds: ds, workers: config.Workers()}, nil
+}
+
+// assignIDs loads or assigns the gallery's IDs by scheme and builds their
+// prefix tree.
+func (r *dsiRun) assignIDs(scheme dsi.Scheme) error {
+	ac := dsi.DefaultAssignConfig()
+	ac.Scheme, ac.Seed, ac.Branch, ac.Leaf, ac.Workers = scheme, uint64(r.f.seed), r.f.branch, r.f.leaf, config.Workers()
+	ids, err := dsiIDs(r.b, ac, r.g.Labels, r.g.Features, r.g.Dim, r.g.Keys)
+	if err != nil {
+		return err
+	}
+	tr, err := ids.Trie()
+	if err != nil {
+		return err
+	}
+	r.ids, r.tr = ids, tr
+	return nil
+}
+
+// newModel returns the untrained encoder-decoder, its encoder from the
+// tokenizer's weights or random ones as --init says.
+func (r *dsiRun) newModel() (*decoder.Model, error) {
+	cfg := dsi.DefaultConfig(r.ids.Digits)
+	cfg.Dim, cfg.Depth, cfg.Heads, cfg.MLPDim, cfg.Smoothing = r.f.dim, r.f.depth, r.f.heads, r.f.mlp, r.f.smoothing
+	from := r.e.Tokenizer.Vars
+	if r.f.init == "scratch" {
+		from = nil
+	}
+	m, err := decoder.New(r.e.Tokenizer.Backend, cfg, r.e.Tokenizer.Config.Encoder, from, r.f.seed)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return m, nil
+}
+
+// trainConfig returns the training settings of a phase of epochs.
+func (r *dsiRun) trainConfig(epochs int) decoder.TrainConfig {
+	tc := decoder.DefaultTrainConfig()
+	tc.Budget = train.Budget{Epochs: float64(epochs)}
+	tc.Batch, tc.LR, tc.EncoderLRMult, tc.WarmupEpochs, tc.Seed, tc.Out = r.f.batch, r.f.lr, r.f.encoderLRMult, r.f.warmup, r.f.seed, stderr
+	return tc
+}
+
+// transform returns the model's image transform, without random crops
+// and flips unless augment.
+func (r *dsiRun) transform(augment bool) imageproc.Transform {
+	if augment {
+		return r.e.Transform
+	}
+	noAug := r.e.Transform
+	noAug.ScaleMin, noAug.ScaleMax, noAug.Flip = 1, 1, false
+	return noAug
+}
+
+// indexPhase trains m to map gallery images to their IDs, reports the
+// zero-shot indexing accuracy and returns the training seconds.
+func (r *dsiRun) indexPhase(ctx context.Context, m *decoder.Model) (float64, error) {
+	src := dataset.NewLoader(r.ds.Gallery, r.transform(r.f.indexAugment), r.workers)
+	zs, secs, err := dsi.TrainIndex(ctx, m, r.b.Path(dsi.IndexDir), r.trainConfig(r.f.indexEpochs), src, r.ids)
+	if err != nil {
+		return 0, err
+	}
+	r.evalSrc = dataset.NewLoader(r.ds.Gallery, r.e.Transform, r.workers)
+	r.sample = dsi.Sample(r.g.Len(), r.f.iaSample, uint64(r.f.seed))
+	acc, err := dsi.IndexingAccuracy(zs, r.ids, r.tr, r.evalSrc, r.sample, r.f.beam)
+	if err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(stderr, "irgen: ViT-DSI indexing phase trained in %s; zero-shot %v\n", fmtSecs(secs), acc)
+	return secs, nil
+}
+
+// retrievalPhase, after indexPhase, fine-tunes the indexed model to map
+// queries to the IDs of same-class gallery images, reports the fine-tuned
+// indexing accuracy and returns the training seconds.
+func (r *dsiRun) retrievalPhase(ctx context.Context) (float64, error) {
+	queries, labels := r.retrievalQueries()
+	fmt.Fprintf(stderr, "irgen: ViT-DSI retrieval phase: %d queries → IDs of same-class gallery images, %d epochs\n", queries.Len(), r.f.retEpochs)
+	ft, secs, err := dsi.TrainRetrieval(ctx, r.e.Tokenizer.Backend, r.b.Path(dsi.IndexDir), r.b.Path(dsi.RetrievalDir), r.trainConfig(r.f.retEpochs),
+		dataset.NewLoader(queries, r.transform(r.f.retAug), r.workers), labels, r.g.Labels, r.ids)
+	if err != nil {
+		return 0, err
+	}
+	acc, err := dsi.IndexingAccuracy(ft, r.ids, r.tr, r.evalSrc, r.sample, r.f.beam)
+	if err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(stderr, "irgen: ViT-DSI retrieval phase trained in %s; fine-tuned %v\n", fmtSecs(secs), acc)
+	return secs, nil
+}
+
+// retrievalQueries returns the retrieval phase's queries and their
+// labels: the training images, or the gallery images themselves when
+// training classes are missing from the gallery.
+func (r *dsiRun) retrievalQueries() (dataset.Split, []int32) {
+	labels := make([]int32, r.ds.Train.Len())
+	for i := range labels {
+		labels[i] = int32(r.ds.Train.Label(i))
+	}
+	if _, err := dsi.RetrievalPairs(labels, r.g.Labels, r.ids); err != nil {
+		// Disjoint train and gallery classes (SOP): the queries are
+		// the gallery images themselves, each → another of its class.
+		fmt.Fprintf(stderr, "irgen: training classes missing from the gallery; the retrieval phase pairs gallery images with each other\n")
+		return r.ds.Gallery, r.g.Labels
+	}
+	return r.ds.Train, labels
+}
+
 // dsiIDs returns the IDs saved in the model, or assigns and saves them.
 // Saved IDs made with other settings or for another gallery are refused.
 func dsiIDs(b *store.Bundle, ac dsi.AssignConfig, labels []int32, features []float32, dim int, keys []string) (*dsi.IDs, error) {
-	digest := dsi.KeysDigest(keys)
+	digest := store.KeysDigest(keys)
 	ids, err := dsi.LoadIDs(b.Dir())
 	switch {
 	case err == nil:
@@ -221,6 +308,12 @@ func recordOwn(dir string, files ...string) error {
 
 func fmtSecs(s float64) time.Duration {
 	return time.Duration(s * float64(time.Second)).Round(time.Second)
+}
+
+// reportTrained tells stderr that model name is trained, in secs seconds
+// over all runs, this run started at start.
+func reportTrained(name string, secs float64, start time.Time) {
+	fmt.Fprintf(stderr, "irgen: %s trained in %s (this run %s)\n", name, fmtSecs(secs), time.Since(start).Round(time.Second))
 }
 
 // dsiMethods lists ViT-DSI's methods, zero-shot first.

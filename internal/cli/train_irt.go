@@ -8,10 +8,10 @@ import (
 	"io/fs"
 	"time"
 
-	"github.com/irgen/irgen/internal/batch"
+	"github.com/irgen/irgen/internal/baseline/irt"
 	"github.com/irgen/irgen/internal/config"
 	"github.com/irgen/irgen/internal/dataset"
-	"github.com/irgen/irgen/internal/irt"
+	"github.com/irgen/irgen/internal/engine"
 	"github.com/irgen/irgen/internal/store"
 	"github.com/irgen/irgen/internal/train"
 )
@@ -30,7 +30,7 @@ func trainIRT(ctx context.Context, args []string) error {
 	fs := newFlags("train-irt", "--model MODEL [flags]")
 	fs.StringVar(&f.dir, "model", "", "model directory (tokenizer trained, gallery assigned)")
 	fs.StringVar(&f.feature, "feature", "cls", "embedding: cls (the class token, as IRT) or head (the tokenizer's projection of it: then irt-o = knn)")
-	fs.IntVar(&f.tc.Steps, "max-iter", f.tc.Steps, "training steps (0: no fine-tuning, irt = irt-o)")
+	fs.IntVar(&f.tc.Budget.Steps, "max-iter", f.tc.Budget.Steps, "training steps (0: no fine-tuning, irt = irt-o)")
 	fs.IntVar(&f.tc.Batch, "batch", f.tc.Batch, "images per step")
 	fs.Float64Var(&f.tc.LR, "lr", f.tc.LR, "learning rate (constant)")
 	fs.Float64Var(&f.tc.WeightDecay, "weight-decay", f.tc.WeightDecay, "AdamW weight decay")
@@ -49,17 +49,13 @@ func runIRT(ctx context.Context, f irtFlags) error {
 	if err := f.tc.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	b, err := loadBundle(f.dir)
+	b, e, err := openModel(f.dir)
 	if err != nil {
 		return err
 	}
-	e, err := openEngine(b)
+	g, err := assigned(e, f.dir)
 	if err != nil {
 		return err
-	}
-	g := e.Gallery()
-	if g == nil {
-		return fmt.Errorf("%s has no gallery yet; run 'irgen assign --model %s'", f.dir, f.dir)
 	}
 	ds, _, err := reopenData(b)
 	if err != nil {
@@ -85,18 +81,38 @@ func runIRT(ctx context.Context, f irtFlags) error {
 	}
 	tc := f.tc
 	tc.Out = stderr
+	steps, err := tc.Steps(ds.Train.Len())
+	if err != nil {
+		return err
+	}
 	workers := config.Workers()
 	fmt.Fprintf(stderr, "irgen: IRT: %s embedding of %d values, %d steps of %d on %d training images (memory %d, λ %g, β %g)\n",
-		cfg.Feature, cfg.Dim(), tc.Steps, tc.Batch, ds.Train.Len(), tc.MemorySize(ds.Train.Len()), tc.Lambda, tc.Margin)
+		cfg.Feature, cfg.Dim(), steps, tc.Batch, ds.Train.Len(), tc.MemorySize(ds.Train.Len()), tc.Lambda, tc.Margin)
 	start := time.Now()
-	secs, err := irt.Train(ctx, m, dir, tc, batch.New(ds.Train, e.Transform, workers))
+	secs, err := irt.Train(ctx, m, dir, tc, dataset.NewLoader(ds.Train, e.Transform, workers))
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "irgen: IRT trained in %s\n", fmtSecs(secs))
 
-	digest := irt.KeysDigest(g.Keys)
-	feats, err := embedGallery(ctx, "irt", m.NewEmbedder(), ds.Gallery, e.Transform)
+	if err := writeIRTEmbeddings(ctx, b, e, m, ds.Gallery); err != nil {
+		return err
+	}
+	if err := recordOwn(f.dir, irt.Dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "irgen: IRT done in %s; evaluate with 'irgen eval --model %s --method knn,%s,%s'\n",
+		time.Since(start).Round(time.Second), f.dir, irt.OffTheShelf, irt.FineTuned)
+	return nil
+}
+
+// writeIRTEmbeddings embeds the gallery images (split) with the trained
+// model m and with the starting (tokenizer) encoder, for IRT_O, and
+// writes both files.
+func writeIRTEmbeddings(ctx context.Context, b *store.Bundle, e *engine.Engine, m *irt.Model, split dataset.Split) error {
+	g, tok, cfg := e.Gallery(), e.Tokenizer, m.Config
+	digest := store.KeysDigest(g.Keys)
+	feats, err := embedGallery(ctx, "irt", m.NewEmbedder(), split, e.Transform)
 	if err != nil {
 		return err
 	}
@@ -108,49 +124,30 @@ func runIRT(ctx context.Context, f irtFlags) error {
 	off := g.Features
 	if cfg.Feature != irt.Head {
 		em := &irt.Embedder{Backend: tok.Backend, Vars: tok.Vars, Config: cfg, Batch: tok.Batch}
-		if off, err = embedGallery(ctx, "irt-o", em, ds.Gallery, e.Transform); err != nil {
+		if off, err = embedGallery(ctx, "irt-o", em, split, e.Transform); err != nil {
 			return err
 		}
 	}
-	if err := writeEmbeddings(b.Path(irt.OffTheShelfFile), &irt.Embeddings{Dim: cfg.Dim(), Data: off, Gallery: digest}); err != nil {
-		return err
-	}
-	if err := recordOwn(f.dir, irt.Dir); err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "irgen: IRT done in %s; evaluate with 'irgen eval --model %s --method knn,%s,%s'\n",
-		time.Since(start).Round(time.Second), f.dir, irt.OffTheShelf, irt.FineTuned)
-	return nil
+	return writeEmbeddings(b.Path(irt.OffTheShelfFile), &irt.Embeddings{Dim: cfg.Dim(), Data: off, Gallery: digest})
 }
 
 // embedGallery embeds every image of split (eval transform).
 func embedGallery(ctx context.Context, name string, em *irt.Embedder, split dataset.Split, tf transformT) ([]float32, error) {
 	n := split.Len()
-	loader := batch.New(split, tf, config.Workers())
+	loader := dataset.NewLoader(split, tf, config.Workers())
 	p := train.NewProgress(stderr, name+" gallery", n, 0, "img")
-	const chunk = 1024
-	images := make([]float32, chunk*tf.Len())
 	out := make([]float32, 0, n*em.Config.Dim())
-	idx := make([]int, 0, chunk)
-	for lo := 0; lo < n; lo += chunk {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		hi := min(lo+chunk, n)
-		idx = idx[:0]
-		for i := lo; i < hi; i++ {
-			idx = append(idx, i)
-		}
-		buf := images[:(hi-lo)*tf.Len()]
-		if err := loader.Fill(idx, -1, buf, nil); err != nil {
-			return nil, err
-		}
-		f, err := em.Embed(buf, hi-lo)
+	err := loader.Chunks(ctx, n, 1024, func(lo, k int, buf []float32) error {
+		f, err := em.Embed(buf, k)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		out = append(out, f...)
-		p.Update(hi, "")
+		p.Update(lo+k, "")
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	p.Done(n, "")
 	return out, nil

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/irgen/irgen/internal/batch"
 	"github.com/irgen/irgen/internal/config"
 	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/encoder"
@@ -137,7 +136,7 @@ func runTokenizer(ctx context.Context, f tokenizerFlags) (float64, error) {
 	}
 	fmt.Fprintf(stderr, "irgen: tokenizer %s (%.3f GFLOPs/img) on %s: %d training images, %d classes, M=%d L=%d, %d steps, %s, backend %s\n",
 		f.size, enc.GFLOPs(), ds.Name, len(trainIdx), len(ds.Classes), cfg.M, cfg.L, steps, v, m.Backend.Name())
-	loader := batch.New(dataset.Sub(ds.Train, trainIdx), tf, config.Workers())
+	loader := dataset.NewLoader(dataset.Sub(ds.Train, trainIdx), tf, config.Workers())
 	start := time.Now()
 	secs, err := tokenizer.Train(ctx, m, b.Dir(), tc, loader)
 	if err != nil {
@@ -146,8 +145,7 @@ func runTokenizer(ctx context.Context, f tokenizerFlags) (float64, error) {
 	if err := record(b, tokenizer.ConfigFile, tokenizer.WeightsFile, tokenizer.StateFile); err != nil {
 		return secs, err
 	}
-	fmt.Fprintf(stderr, "irgen: tokenizer trained in %s (this run %s)\n", time.Duration(secs*float64(time.Second)).Round(time.Second),
-		time.Since(start).Round(time.Second))
+	reportTrained("tokenizer", secs, start)
 	return secs, nil
 }
 

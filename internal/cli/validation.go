@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"github.com/irgen/irgen/internal/batch"
 	"github.com/irgen/irgen/internal/config"
 	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/engine"
@@ -66,7 +65,7 @@ func holdOut(s dataset.Split, frac float64, seed int64) (trainIdx, valIdx []int,
 // training, and the irgen ranking's weight after it.
 type validation struct {
 	e      *engine.Engine
-	loader *batch.Loader
+	loader *dataset.Loader
 	labels []int32
 	self   []int // gallery index of each validation image, -1 if absent
 	rel    []int // relevant gallery images of each
@@ -75,7 +74,7 @@ type validation struct {
 func newValidation(e *engine.Engine, ds *dataset.Dataset, idx []int) *validation {
 	g := e.Gallery()
 	split := dataset.Sub(ds.Train, idx)
-	v := &validation{e: e, loader: batch.New(split, e.Transform, config.Workers())}
+	v := &validation{e: e, loader: dataset.NewLoader(split, e.Transform, config.Workers())}
 	keyIndex := make(map[string]int, g.Len())
 	for i, k := range g.Keys {
 		keyIndex[k] = i
@@ -116,33 +115,23 @@ func (v *validation) String() string {
 
 // search runs fn over the validation images in chunks.
 func (v *validation) search(fn func(lo int, images []float32, n int) error) error {
-	const chunk = 256
-	size := v.e.Transform.Len()
-	images := make([]float32, chunk*size)
-	for lo := 0; lo < len(v.labels); lo += chunk {
-		hi := min(lo+chunk, len(v.labels))
-		idx := make([]int, hi-lo)
-		for i := range idx {
-			idx[i] = lo + i
-		}
-		buf := images[:(hi-lo)*size]
-		if err := v.loader.Fill(idx, -1, buf, nil); err != nil {
-			return err
-		}
-		if err := fn(lo, buf, hi-lo); err != nil {
-			return err
-		}
-	}
-	return nil
+	return v.loader.Chunks(context.Background(), len(v.labels), 256, func(lo, k int, images []float32) error {
+		return fn(lo, images, k)
+	})
 }
 
 func (v *validation) add(acc *eval.Accumulator, q int, hits []engine.Hit) {
+	acc.Add(v.labelsOf(hits), int(v.labels[q]), v.rel[q])
+}
+
+// labelsOf returns the gallery labels of hits.
+func (v *validation) labelsOf(hits []engine.Hit) []int {
 	g := v.e.Gallery()
 	labels := make([]int, len(hits))
 	for i, h := range hits {
 		labels[i] = int(g.Labels[h.Index])
 	}
-	acc.Add(labels, int(v.labels[q]), v.rel[q])
+	return labels
 }
 
 // decoderScore is the precision at 10 of the decoder's generated order.
@@ -166,16 +155,8 @@ func (v *validation) decoderScore() (float64, string, error) {
 	return r.Precision[10], fmt.Sprintf("irgen-gen P@1 %.4f P@10 %.4f", r.Precision[1], r.Precision[10]), err
 }
 
-// lambdas are the weights of the decoder's prior tried on validation.
-var lambdas = []float64{0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1}
-
-// validated are the metrics the ranking's weight must not lower.
-var validated = []string{"P@1", "P@10", "R@10", "MAP@100"}
-
 // chooseRerank picks the weight of the decoder's prior in the irgen
-// ranking: among the weights that lower none of P@1, P@10, R@10 and
-// MAP@100 on the validation images against weight 0 (which ranks the
-// candidates by feature similarity alone), the one with the best mean.
+// ranking on the validation images (see pickLambda).
 func (v *validation) chooseRerank(ctx context.Context) (engine.Rerank, error) {
 	type cands struct {
 		q  int
@@ -196,41 +177,21 @@ func (v *validation) chooseRerank(ctx context.Context) (engine.Rerank, error) {
 	if err != nil {
 		return engine.Rerank{}, err
 	}
-	metrics := make([]map[string]float64, len(lambdas))
+	per := make([][]queryScores, len(lambdas))
 	for i, l := range lambdas {
-		acc, err := eval.New([]int{1, 10}, 100)
-		if err != nil {
-			return engine.Rerank{}, err
-		}
-		for _, c := range all {
+		per[i] = make([]queryScores, len(all))
+		for n, c := range all {
 			self := v.self[c.q]
-			v.add(acc, c.q, engine.Rank(c.cs, l, 100, func(id int) bool { return id == self }))
+			hits := engine.Rank(c.cs, l, 100, func(id int) bool { return id == self })
+			per[i][n] = scoreQuery(v.labelsOf(hits), int(v.labels[c.q]), v.rel[c.q])
 		}
-		r := acc.Result()
-		metrics[i] = map[string]float64{"P@1": r.Precision[1], "P@10": r.Precision[10], "R@10": r.Recall[10], "MAP@100": r.MAP[100]}
+		m := meanScores(per[i])
 		fmt.Fprintf(stderr, "irgen: ranking weight %-5g on %d validation images: P@1 %.4f P@10 %.4f R@10 %.4f MAP@100 %.4f\n",
-			l, len(all), r.Precision[1], r.Precision[10], r.Recall[10], r.MAP[100])
+			l, len(all), m[0], m[1], m[2], m[3])
 	}
-	best := pickLambda(metrics)
+	best := pickLambda(per)
 	fmt.Fprintf(stderr, "irgen: ranking weight %g chosen\n", lambdas[best])
-	return engine.Rerank{Lambda: lambdas[best], Queries: len(all), Metrics: metrics[best]}, nil
-}
-
-// pickLambda returns the index of the metrics with the best mean among
-// those no worse than metrics[0] in any validated metric.
-func pickLambda(metrics []map[string]float64) int {
-	best, bestMean := 0, -1.0
-	for i, m := range metrics {
-		mean, ok := 0.0, true
-		for _, k := range validated {
-			ok = ok && m[k] >= metrics[0][k]
-			mean += m[k] / float64(len(validated))
-		}
-		if ok && mean > bestMean {
-			best, bestMean = i, mean
-		}
-	}
-	return best
+	return engine.Rerank{Lambda: lambdas[best], Queries: len(all), Metrics: scoreMap(meanScores(per[best]))}, nil
 }
 
 // maxRef bounds the training images the tokenizer's validation images are
@@ -241,7 +202,7 @@ const maxRef = 10000
 // the validation images' features among those of a sample of the
 // training images.
 type featureValidation struct {
-	ref, val             *batch.Loader
+	ref, val             *dataset.Loader
 	refLabels, valLabels []int
 }
 
@@ -257,7 +218,7 @@ func newFeatureValidation(s dataset.Split, trainIdx, valIdx []int, t imageproc.T
 		rng.Shuffle(len(ref), func(i, j int) { ref[i], ref[j] = ref[j], ref[i] })
 		ref = ref[:maxRef]
 	}
-	v := &featureValidation{ref: batch.New(dataset.Sub(s, ref), t, config.Workers()), val: batch.New(dataset.Sub(s, valIdx), t, config.Workers())}
+	v := &featureValidation{ref: dataset.NewLoader(dataset.Sub(s, ref), t, config.Workers()), val: dataset.NewLoader(dataset.Sub(s, valIdx), t, config.Workers())}
 	for _, i := range ref {
 		v.refLabels = append(v.refLabels, s.Label(i))
 	}

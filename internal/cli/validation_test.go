@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"math"
 	"testing"
 
 	"github.com/irgen/irgen/internal/dataset"
@@ -66,20 +67,50 @@ func TestHoldOutBounded(t *testing.T) {
 }
 
 func TestPickLambda(t *testing.T) {
-	m := func(p1, p10, r10, ap float64) map[string]float64 {
-		return map[string]float64{"P@1": p1, "P@10": p10, "R@10": r10, "MAP@100": ap}
+	// queries returns n queries scoring s and m scoring r.
+	queries := func(n int, s queryScores, m int, r queryScores) []queryScores {
+		qs := make([]queryScores, 0, n+m)
+		for range n {
+			qs = append(qs, s)
+		}
+		for range m {
+			qs = append(qs, r)
+		}
+		return qs
 	}
+	lo, hi := queryScores{0, 0.5, 1, 0.5}, queryScores{1, 0.9, 1, 0.9}
+	base := queries(50, lo, 50, hi)
 	for _, tc := range []struct {
-		name    string
-		metrics []map[string]float64
-		want    int
+		name string
+		per  [][]queryScores
+		want int
 	}{
-		{"weight 0 best", []map[string]float64{m(0.9, 0.9, 0.9, 0.9), m(0.95, 0.95, 0.89, 0.95)}, 0},
-		{"better everywhere", []map[string]float64{m(0.9, 0.9, 0.9, 0.9), m(0.91, 0.9, 0.9, 0.92), m(0.92, 0.93, 0.9, 0.95)}, 2},
-		{"best mean lowers one", []map[string]float64{m(0.9, 0.9, 0.9, 0.9), m(0.91, 0.91, 0.9, 0.91), m(0.99, 0.99, 0.899, 0.99)}, 1},
+		{"only weight 0", [][]queryScores{base}, 0},
+		{"no gain", [][]queryScores{base, base}, 0},
+		// 20 of 100 queries better, none worse: gain 0.02·4.5/4, far above 2 standard errors.
+		{"clear gain", [][]queryScores{base, queries(30, lo, 70, hi)}, 1},
+		// One query of 100 better: the gain is within 2 standard errors.
+		{"gain within noise", [][]queryScores{base, queries(49, lo, 51, hi)}, 0},
+		// The larger of two clear gains wins.
+		{"larger gain", [][]queryScores{base, queries(30, lo, 70, hi), queries(10, lo, 90, hi)}, 2},
+		// A large gain that lowers one metric's mean is not taken.
+		{"lowers R@10", [][]queryScores{base, append(queries(0, lo, 99, hi), queryScores{1, 1, 0, 1})}, 0},
 	} {
-		if got := pickLambda(tc.metrics); got != tc.want {
+		if got := pickLambda(tc.per); got != tc.want {
 			t.Errorf("%s: picked %d; want %d", tc.name, got, tc.want)
 		}
+	}
+}
+
+func TestGain(t *testing.T) {
+	// Differences of the metrics' mean: 1, 0, -1, 0 → mean 0, sample
+	// variance 2/3, standard error sqrt(2/3/4).
+	one := queryScores{1, 1, 1, 1}
+	var zero queryScores
+	a := []queryScores{one, zero, zero, zero}
+	b := []queryScores{zero, zero, one, zero}
+	m, se := gain(a, b)
+	if math.Abs(m) > 1e-12 || math.Abs(se-math.Sqrt(2.0/3/4)) > 1e-12 {
+		t.Errorf("gain = %v ± %v; want 0 ± %v", m, se, math.Sqrt(2.0/3/4))
 	}
 }

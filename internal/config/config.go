@@ -4,7 +4,6 @@ package config
 
 import (
 	"os"
-	"path/filepath"
 	"runtime"
 )
 
@@ -12,8 +11,6 @@ import (
 const (
 	// EnvBackend selects the GoMLX backend, e.g. "go", "onnx:cpu", "xla:cuda".
 	EnvBackend = "GOMLX_BACKEND"
-	// EnvHome is where models are kept when a name, not a path, is given.
-	EnvHome = "IRGEN_HOME"
 	// EnvFashionDir overrides the directory of the Fashion-MNIST IDX files.
 	EnvFashionDir = "IRGEN_FASHION_MNIST_DIR"
 	// EnvToken is the bearer token 'irgen serve' requires for writes.
@@ -45,17 +42,6 @@ func FashionDir() string {
 		return v
 	}
 	return FashionMNISTDir
-}
-
-// Home returns irgen's home directory: $IRGEN_HOME or ~/.irgen.
-func Home() string {
-	if v := os.Getenv(EnvHome); v != "" {
-		return v
-	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".irgen")
-	}
-	return ".irgen"
 }
 
 // Workers is the default number of goroutines for data loading and search.

@@ -91,11 +91,5 @@ func parseLabels(r io.Reader, name string) ([]labelRow, error) {
 		rows = append(rows, labelRow{p, label})
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("%w: %s: no rows", ErrFormat, name)
-	}
-	return rows, nil
+	return someRows(name, rows, err)
 }

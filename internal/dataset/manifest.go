@@ -55,13 +55,7 @@ func parseManifest(r io.Reader, name string) ([]manifestRow, error) {
 		rows = append(rows, manifestRow{path: p, label: label, split: split, line: line})
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("%w: %s: no rows", ErrFormat, name)
-	}
-	return rows, nil
+	return someRows(name, rows, err)
 }
 
 // openManifest opens a CSV manifest; relative paths are relative to its

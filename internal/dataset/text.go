@@ -15,6 +15,18 @@ func lineErr(path string, line int, format string, args ...any) error {
 	return fmt.Errorf("%w: %s:%d: %s", ErrFormat, path, line, fmt.Sprintf(format, args...))
 }
 
+// someRows returns the rows read from the file named name, or err, the
+// error reading them; a file without rows is an error.
+func someRows[T any](name string, rows []T, err error) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%w: %s: no rows", ErrFormat, name)
+	}
+	return rows, nil
+}
+
 // readLines calls fn with the 1-based number and trimmed text of every
 // non-blank line of path.
 func readLines(path string, fn func(line int, text string) error) error {

@@ -1,19 +1,13 @@
 package decoder
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/irgen/irgen/internal/ckpt"
 	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/nn"
-	"github.com/irgen/irgen/internal/store"
 )
 
 // Files of a decoder inside a model directory.
@@ -48,41 +42,26 @@ func New(backend compute.Backend, c Config, enc encoder.Config, from *model.Stor
 	vars := model.NewStore()
 	vars.SetParam(nn.ParamSeed, seed)
 	if from != nil {
-		for v := range from.IterVariables() {
-			if !strings.HasPrefix(v.Path(), EncoderScope+"/") {
-				continue
-			}
-			t, err := v.Value()
-			if err != nil {
-				return nil, err
-			}
-			c, err := t.LocalClone()
-			if err != nil {
-				return nil, err
-			}
-			if _, err := vars.CreateVariable(v.Path(), c); err != nil {
-				return nil, fmt.Errorf("decoder: copy %s: %w", v.Path(), err)
-			}
+		if _, err := ckpt.CopyVars(from, vars, EncoderScope+"/", ""); err != nil {
+			return nil, fmt.Errorf("decoder: %w", err)
 		}
 	}
 	return &Model{Config: c, Encoder: enc, Vars: vars, Backend: backend}, nil
 }
 
+// files are the decoder's configuration (saved) and weights, at the
+// bundle's root.
+var files = ckpt.Files{Config: ConfigFile, Weights: WeightsFile}
+
 // Load reads the decoder saved in dir.
 func Load(backend compute.Backend, dir string) (*Model, error) {
-	data, err := os.ReadFile(filepath.Join(dir, ConfigFile))
-	if err != nil {
-		return nil, fmt.Errorf("decoder: %w", err)
-	}
-	var s saved
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("decoder: %s: %w", ConfigFile, err)
-	}
-	m, err := New(backend, s.Decoder, s.Encoder, nil, 0)
-	if err != nil {
-		return nil, err
-	}
-	return m, m.loadWeights(filepath.Join(dir, WeightsFile))
+	return ckpt.LoadDir(files, "decoder", dir, func(s saved) (*Model, *model.Store, error) {
+		m, err := New(backend, s.Decoder, s.Encoder, nil, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		return m, m.Vars, nil
+	})
 }
 
 func (m *Model) loadWeights(path string) error {
@@ -93,15 +72,13 @@ func (m *Model) loadWeights(path string) error {
 }
 
 func (m *Model) saveWeights(path string) error {
-	return store.WriteFileAtomic(path, func(w io.Writer) error {
-		return ckpt.Save(w, m.Vars, nil)
-	})
+	return ckpt.SaveFile(path, m.Vars)
 }
 
 // Save writes the configuration and weights into dir atomically.
 func (m *Model) Save(dir string) error {
-	if err := store.WriteJSON(filepath.Join(dir, ConfigFile), saved{Decoder: m.Config, Encoder: m.Encoder}); err != nil {
+	if err := files.Save(dir, saved{Decoder: m.Config, Encoder: m.Encoder}, m.Vars); err != nil {
 		return fmt.Errorf("decoder: %w", err)
 	}
-	return m.saveWeights(filepath.Join(dir, WeightsFile))
+	return nil
 }

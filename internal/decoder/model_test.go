@@ -3,9 +3,8 @@ package decoder
 import (
 	"math"
 	"math/rand/v2"
-	"testing"
-
 	"os"
+	"testing"
 
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"

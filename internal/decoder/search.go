@@ -183,3 +183,30 @@ func (m *Model) Search(images []float32, q int, bs *beam.Searcher, tr *trie.Trie
 	tm.Search = time.Since(start)
 	return hyps, tm, err
 }
+
+// SearchBatched is Search for n query images (n × H × W × C, normalized),
+// batch queries a call, the last call padded so that the graphs compile
+// once. images must hold n images; the timings are summed over the calls.
+func (m *Model) SearchBatched(images []float32, n, batch int, bs *beam.Searcher, tr *trie.Trie) ([][]beam.Hypothesis, Timing, error) {
+	var tm Timing
+	ec := m.Encoder
+	size := ec.ImageSize * ec.ImageSize * ec.Channels
+	if n < 0 || batch < 1 || len(images) != n*size {
+		return nil, tm, fmt.Errorf("decoder: %d values for %d query images in batches of %d", len(images), n, batch)
+	}
+	buf := make([]float32, batch*size)
+	out := make([][]beam.Hypothesis, 0, n)
+	for lo := 0; lo < n; lo += batch {
+		hi := min(lo+batch, n)
+		clear(buf)
+		copy(buf, images[lo*size:hi*size])
+		hyps, t, err := m.Search(buf, batch, bs, tr)
+		if err != nil {
+			return nil, tm, err
+		}
+		tm.Encode += t.Encode
+		tm.Search += t.Search
+		out = append(out, hyps[:hi-lo]...)
+	}
+	return out, tm, nil
+}

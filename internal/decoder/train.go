@@ -13,10 +13,9 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/irgen/irgen/internal/batch"
+	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/nn"
-	"github.com/irgen/irgen/internal/store"
 	"github.com/irgen/irgen/internal/train"
 )
 
@@ -96,27 +95,15 @@ func (p *Pairs) target(i int, rng *rand.Rand, dst []int32) {
 	copy(dst, ids[k*p.M:(k+1)*p.M])
 }
 
-type state = train.State[TrainConfig]
+// BatchSeed implements train.Config.
+func (tc TrainConfig) BatchSeed() (int, int64) { return tc.Batch, tc.Seed }
 
 // Trained reports whether the decoder in dir finished training.
-func Trained(dir string) bool {
-	st, err := readState(dir)
-	return err == nil && st.Finished()
-}
+func Trained(dir string) bool { return train.Finished(filepath.Join(dir, StateFile)) }
 
 // Seconds returns the training time recorded in dir, summed over resumed
 // runs (0 when there is none).
-func Seconds(dir string) float64 {
-	st, err := readState(dir)
-	if err != nil {
-		return 0
-	}
-	return st.Seconds
-}
-
-func readState(dir string) (state, error) {
-	return train.ReadState[TrainConfig](filepath.Join(dir, StateFile))
-}
+func Seconds(dir string) float64 { return train.Seconds(filepath.Join(dir, StateFile)) }
 
 // freezeEncoder keeps the encoder as the tokenizer trained it: its
 // variables are not trained, so the step computes no gradient through it.
@@ -131,38 +118,39 @@ func (m *Model) freezeEncoder() {
 // Remove deletes the decoder's files from dir, so that the next Train
 // starts afresh.
 func Remove(dir string) error {
-	for _, f := range []string{StateFile, WeightsFile, ConfigFile, BestFile} {
-		if err := os.Remove(filepath.Join(dir, f)); err != nil && !os.IsNotExist(err) {
-			return fmt.Errorf("decoder: %w", err)
-		}
-	}
-	return nil
+	return train.Remove(dir, StateFile, WeightsFile, ConfigFile, BestFile)
 }
 
 // Train trains m on pairs from src, saving into dir and resuming an
 // unfinished run found there. It returns the training seconds.
-func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch.Loader, pairs *Pairs) (float64, error) {
+func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *dataset.Loader, pairs *Pairs) (float64, error) {
 	steps, err := tc.Budget.For(src.Len(), tc.Batch)
 	if err != nil {
 		return 0, fmt.Errorf("decoder: %w", err)
 	}
-	spe := src.Len() / tc.Batch
-	st := state{Train: tc, Steps: steps}
-	if prev, err := readState(dir); err == nil {
-		if prev.Train.Batch != tc.Batch || prev.Steps != steps || prev.Train.Seed != tc.Seed {
-			return 0, fmt.Errorf("decoder: %s holds a run with other settings (batch %d, %d steps, seed %d); add --fresh to retrain it",
-				dir, prev.Train.Batch, prev.Steps, prev.Train.Seed)
-		}
-		if err := m.loadWeights(filepath.Join(dir, WeightsFile)); err != nil {
-			return 0, fmt.Errorf("decoder: resume: %w", err)
-		}
-		st.Done, st.Seconds, st.Best = prev.Done, prev.Seconds, prev.Best
-		if st.Finished() {
-			return st.Seconds, nil
-		}
-		fmt.Fprintf(tc.Out, "decoder: resuming %s at step %d of %d\n", dir, st.Done, st.Steps)
+	run := &train.Run[TrainConfig]{Name: "decoder", Dir: dir, StateFile: StateFile, BestFile: BestFile,
+		Fresh: "add --fresh to retrain it", Out: tc.Out,
+		Save:        func() error { return m.Save(dir) },
+		Resume:      func() error { return m.loadWeights(filepath.Join(dir, WeightsFile)) },
+		SaveWeights: m.saveWeights,
+		LoadWeights: m.loadWeights,
 	}
-	opt := nn.DefaultAdamW(st.Steps, int(tc.WarmupEpochs*float64(spe)))
+	if finished, err := run.Start(tc, steps); err != nil || finished {
+		return run.State.Seconds, err
+	}
+	step, err := newStep(m, tc, src, pairs, run.State.Steps)
+	if err != nil {
+		return 0, err
+	}
+	return run.Train(ctx, &train.Loop{Batch: tc.Batch, SaveEvery: tc.SaveEvery, Step: step,
+		Validate: tc.Validate, ValidEvery: tc.ValidEvery, Patience: tc.Patience})
+}
+
+// newStep compiles the training step of a run of steps steps: the images
+// of a batch of src and, as targets, IDs drawn from pairs.
+func newStep(m *Model, tc TrainConfig, src *dataset.Loader, pairs *Pairs, steps int) (func(i int) (string, error), error) {
+	batches := &train.Batches{Seed: tc.Seed, N: src.Len(), Size: tc.Batch}
+	opt := nn.DefaultAdamW(steps, int(tc.WarmupEpochs*float64(batches.PerEpoch())))
 	opt.LR, opt.WarmupLR, opt.ClipNorm = tc.LR, tc.LR/1000, 1
 	opt.Multipliers = map[string]float64{EncoderScope: tc.EncoderLRMult}
 	if tc.EncoderLRMult == 0 {
@@ -176,59 +164,24 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch
 		return []*Node{loss, acc, lr}
 	})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	size := ec.ImageSize * ec.ImageSize * ec.Channels
-	images := make([]float32, tc.Batch*size)
+	images := make([]float32, tc.Batch*ec.ImageSize*ec.ImageSize*ec.Channels)
 	codes := make([]int32, tc.Batch*m.Config.M)
-	var perm []int
-	permEpoch := -1
-	started, base := time.Now(), st.Seconds
-	bestPath := filepath.Join(dir, BestFile)
-	save := func(done int) error {
-		st.Done = done
-		st.Seconds = base + time.Since(started).Seconds()
-		if st.Finished() && st.Best.Step > 0 && st.Best.Step != done {
-			// The run is over: the best weights become the model's.
-			if err := m.loadWeights(bestPath); err != nil {
-				return err
-			}
+	return func(i int) (string, error) {
+		epoch, idx := batches.At(i)
+		if err := src.Fill(idx, tc.Seed<<32+int64(i), images, nil); err != nil {
+			return "", err
 		}
-		if err := m.Save(dir); err != nil {
-			return err
+		rng := rand.New(rand.NewPCG(uint64(tc.Seed)+7, uint64(i)))
+		for k, ix := range idx {
+			pairs.target(ix, rng, codes[k*m.Config.M:(k+1)*m.Config.M])
 		}
-		return store.WriteJSON(filepath.Join(dir, StateFile), st)
-	}
-	loop := &train.Loop{
-		Name: "decoder", Steps: st.Steps, Start: st.Done, Batch: tc.Batch, SaveEvery: tc.SaveEvery, Out: tc.Out,
-		Save:     save,
-		Validate: tc.Validate, ValidEvery: tc.ValidEvery, Patience: tc.Patience, Best: &st.Best,
-		SaveBest: func() error { return m.saveWeights(bestPath) },
-		Step: func(i int) (string, error) {
-			epoch, j := i/spe, i%spe
-			if epoch != permEpoch {
-				perm = train.Order(tc.Seed, epoch, src.Len())
-				permEpoch = epoch
-			}
-			idx := perm[j*tc.Batch : (j+1)*tc.Batch]
-			if err := src.Fill(idx, tc.Seed<<32+int64(i), images, nil); err != nil {
-				return "", err
-			}
-			rng := rand.New(rand.NewPCG(uint64(tc.Seed)+7, uint64(i)))
-			for k, ix := range idx {
-				pairs.target(ix, rng, codes[k*m.Config.M:(k+1)*m.Config.M])
-			}
-			v, err := train.Exec(exec, tensors.FromFlatDataAndDimensions(images, tc.Batch, ec.ImageSize, ec.ImageSize, ec.Channels),
-				tensors.FromFlatDataAndDimensions(codes, tc.Batch, m.Config.M))
-			if err != nil {
-				return "", err
-			}
-			return fmt.Sprintf("epoch %d loss %.3f token-acc %.3f lr %.2g", epoch+1, v[0], v[1], v[2]), nil
-		},
-	}
-	err = loop.Run(ctx)
-	if err == nil {
-		os.Remove(bestPath)
-	}
-	return base + time.Since(started).Seconds(), err
+		v, err := train.Exec(exec, tensors.FromFlatDataAndDimensions(images, tc.Batch, ec.ImageSize, ec.ImageSize, ec.Channels),
+			tensors.FromFlatDataAndDimensions(codes, tc.Batch, m.Config.M))
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("epoch %d loss %.3f token-acc %.3f lr %.2g", epoch+1, v[0], v[1], v[2]), nil
+	}, nil
 }

@@ -5,6 +5,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 
@@ -54,13 +55,16 @@ type Engine struct {
 	gallery *gallery.Gallery
 	trie    *trie.Trie
 	index   *knn.Index
-	deleted map[int]bool
+	// dead marks the deleted images for Search to drop from the results
+	// of methods with their own index. Never modified once set: Delete
+	// replaces it, so a search may keep reading the set it took.
+	dead deadSet
 }
 
 // Open loads the model in the bundle b. The gallery is optional (before
 // assign) and so is the decoder.
 func Open(b *store.Bundle, backend compute.Backend) (*Engine, error) {
-	e := &Engine{Bundle: b, QueryBatch: 16, deleted: map[int]bool{}, Rerank: Rerank{Lambda: DefaultLambda}}
+	e := &Engine{Bundle: b, QueryBatch: 16, Rerank: Rerank{Lambda: DefaultLambda}}
 	if err := b.Config(ConfigTransform, &e.Transform); err != nil {
 		return nil, err
 	}
@@ -106,6 +110,17 @@ func (e *Engine) Gallery() *gallery.Gallery {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return e.gallery
+}
+
+// TrainedGallery returns e's gallery, for a method trained by the irgen
+// command cmd; without one, an error wrapping ErrUnavailable that says
+// to run 'irgen assign', then cmd.
+func (e *Engine) TrainedGallery(cmd string) (*gallery.Gallery, error) {
+	g := e.Gallery()
+	if g == nil {
+		return nil, fmt.Errorf("%w: no gallery; run 'irgen assign' then %s", ErrUnavailable, cmd)
+	}
+	return g, nil
 }
 
 // Codes residual-quantizes features (n × FeatureDim) into IDs (n × M).

@@ -133,9 +133,11 @@ func (e *Engine) AddImage(img image.Image, n NewImage) (int, error) {
 	return id, nil
 }
 
-// Delete removes image id from the prefix tree and the exact index, so no
-// method returns it again. Its gallery slot stays (ids are never reused).
-// It returns ErrNotFound when id is not a live image.
+// Delete removes image id from the prefix tree and the exact index and
+// marks it deleted, so that Search drops it from the results of the
+// methods with their own index: no method returns it again. Its gallery
+// slot stays (ids are never reused). It returns ErrNotFound when id is
+// not a live image.
 func (e *Engine) Delete(id int) error {
 	e.wmu.Lock()
 	defer e.wmu.Unlock()
@@ -150,7 +152,28 @@ func (e *Engine) Delete(id int) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.trie.Delete(id)
-	return e.index.Delete(id)
+	if err := e.index.Delete(id); err != nil {
+		return err
+	}
+	e.dead = e.dead.with(id)
+	return nil
+}
+
+// deadSet is a set of gallery ids, one bit each; nil is empty.
+type deadSet []uint64
+
+// has reports whether id is in the set.
+func (d deadSet) has(id int) bool {
+	w := id >> 6
+	return id >= 0 && w < len(d) && d[w]&(1<<(id&63)) != 0
+}
+
+// with returns a new set of d's ids and id (≥ 0); d is not modified.
+func (d deadSet) with(id int) deadSet {
+	out := make(deadSet, max(len(d), id>>6+1))
+	copy(out, d)
+	out[id>>6] |= 1 << (id & 63)
+	return out
 }
 
 // live reports whether id is a gallery image not deleted. The caller holds
@@ -212,6 +235,9 @@ func (e *Engine) Check() error {
 		if ok == e.index.Deleted(i) {
 			return fmt.Errorf("engine: image %d: in the prefix tree %v, deleted in the index %v", i, ok, e.index.Deleted(i))
 		}
+		if e.dead.has(i) != e.index.Deleted(i) {
+			return fmt.Errorf("engine: image %d: deleted in the index %v, marked deleted %v", i, e.index.Deleted(i), e.dead.has(i))
+		}
 		if ok && !id.Equal(g.Code(i)) {
 			return fmt.Errorf("engine: image %d: ID %v in the prefix tree, %v in the gallery", i, id, semid.ID(g.Code(i)))
 		}
@@ -236,6 +262,7 @@ func (e *Engine) Restore(g *gallery.Gallery, live []bool) error {
 	if err != nil {
 		return err
 	}
+	var dead deadSet
 	ix, err := knn.New(g.Dim, knn.Cosine)
 	if err != nil {
 		return err
@@ -248,6 +275,10 @@ func (e *Engine) Restore(g *gallery.Gallery, live []bool) error {
 			if err := ix.Delete(i); err != nil {
 				return err
 			}
+			if dead == nil {
+				dead = make(deadSet, (g.Len()+63)/64)
+			}
+			dead[i>>6] |= 1 << (i & 63)
 			continue
 		}
 		if err := tr.Insert(semid.ID(g.Code(i)), i); err != nil {
@@ -258,6 +289,6 @@ func (e *Engine) Restore(g *gallery.Gallery, live []bool) error {
 	defer e.wmu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.gallery, e.trie, e.index = g, tr, ix
+	e.gallery, e.trie, e.index, e.dead = g, tr, ix, dead
 	return nil
 }

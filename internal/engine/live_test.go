@@ -7,27 +7,13 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/irgen/irgen/internal/backend"
-	"github.com/irgen/irgen/internal/config"
 	"github.com/irgen/irgen/internal/engine"
-	"github.com/irgen/irgen/internal/store"
 	"github.com/irgen/irgen/internal/testmodel"
 )
 
 func openTestEngine(t *testing.T) *engine.Engine {
 	t.Helper()
-	b, err := store.Open(testmodel.Copy(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	be, err := backend.New(config.Backend())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.Open(b, be)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := testmodel.MustOpen(t, testmodel.Copy(t))
 	// Single images encode in a batch of one, as the server does: the
 	// default batch of 64 costs ~50 times more per image.
 	e.Tokenizer.Batch, e.QueryBatch = 1, 1

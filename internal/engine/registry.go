@@ -2,18 +2,56 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
+	"time"
+
+	"github.com/irgen/irgen/internal/knn"
 )
 
-// A Retriever is a retrieval method beyond the built-in ones (the other
-// seed systems: ViT-DSI, BoVW, IRT, Matryoshka, HNSW), usually with its
-// own files in the model bundle. It searches the engine's gallery: hits
-// index Gallery().
+// A Retriever is a retrieval method. Those beyond the built-in ones (the
+// other seed systems: ViT-DSI, BoVW, IRT, Matryoshka, HNSW) are
+// registered, usually with their own files in the model bundle. A
+// Retriever searches the engine's gallery: hits index Gallery().
+//
+// A Retriever only produces candidates. Engine.Search owns the policy:
+// it checks the options, times the search, drops the images Options.Exclude
+// names and the deleted ones, cuts the lists to K, and asks the method
+// again, for more, when dropping left a query short.
 type Retriever interface {
-	// Search retrieves the top opt.K gallery images for each of the n
-	// query images (n × H × W × C, normalized with Engine.Transform).
-	Search(images []float32, n int, opt Options) ([][]Hit, Timing, error)
+	// Search returns, for each of the n query images (n × H × W × C,
+	// normalized with Engine.Transform), its best gallery images, best
+	// first: req.K of them when it has that many (more is fine), and
+	// fewer only when it has no more at req's settings. It may pass over
+	// the images req.Skip reports, as its index searches; the engine drops
+	// any it returns. It also returns how long encoding the queries took,
+	// the part of the search that Timing.Encode reports. The engine has
+	// checked req; Search must not call the engine's methods, which may
+	// be locked.
+	Search(images []float32, n int, req Request) ([][]Hit, time.Duration, error)
+}
+
+// Request is what Engine.Search asks of a method.
+type Request struct {
+	K    int // candidates wanted per query, > 0
+	Beam int // beam width of the methods that use one, > 0
+	// Skip, when not nil, reports the gallery images that the engine will
+	// drop from query q's results: those Options.Exclude names and the
+	// deleted ones. q is the query's position among the n images.
+	Skip func(q, id int) bool
+}
+
+// Hits converts the result lists of an exact or approximate index to hits.
+func Hits(res [][]knn.Result) [][]Hit {
+	out := make([][]Hit, len(res))
+	for q, rs := range res {
+		out[q] = make([]Hit, len(rs))
+		for i, r := range rs {
+			out[q][i] = Hit{Index: r.ID, Score: r.Score}
+		}
+	}
+	return out
 }
 
 // Opener loads a method's Retriever for an engine. It returns
@@ -57,8 +95,12 @@ func Registered() []Method {
 	return out
 }
 
-// retriever opens (once) and returns the registered method m.
+// retriever returns the built-in method m, or opens (once) and returns
+// the registered method m.
 func (e *Engine) retriever(m Method) (Retriever, error) {
+	if slices.Contains(Methods, m) {
+		return builtin{e, m}, nil
+	}
 	regMu.Lock()
 	open, ok := registry[m]
 	regMu.Unlock()

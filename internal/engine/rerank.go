@@ -81,15 +81,16 @@ func Rank(cs []Candidate, lambda float64, k int, exclude func(id int) bool) []Hi
 // the images of the opt.Beam IDs the decoder generates and of the
 // max(opt.Beam, 2·opt.K) IDs nearest to the query's feature in the prefix
 // tree (twice K, so that the prefix tree's approximate order still holds
-// the K nearest images), each with its similarity and prior. Candidates are in no
-// particular order; Rank orders them.
+// the K nearest images), each with its similarity and prior. Candidates
+// are in no particular order; Rank orders them. opt.Exclude is not
+// applied.
 func (e *Engine) Candidates(images []float32, n int, opt Options) ([][]Candidate, Timing, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.candidates(images, n, opt)
+	return e.candidates(images, n, Request{K: opt.K, Beam: opt.Beam})
 }
 
-func (e *Engine) candidates(images []float32, n int, opt Options) ([][]Candidate, Timing, error) {
+func (e *Engine) candidates(images []float32, n int, opt Request) ([][]Candidate, Timing, error) {
 	if opt.Beam <= 0 {
 		opt.Beam = beam.DefaultConfig().Width
 	}

@@ -2,12 +2,10 @@ package engine
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/irgen/irgen/internal/beam"
-	"github.com/irgen/irgen/internal/knn"
 )
 
 // Method names a retrieval method.
@@ -74,80 +72,153 @@ type Timing struct {
 }
 
 // Search retrieves the top K gallery images for each of the n query
-// images (n × H × W × C, normalized with e.Transform).
+// images (n × H × W × C, normalized with e.Transform). Whatever the
+// method, it never returns a deleted image nor one opt.Exclude names: it
+// drops them from the method's candidates and, when that leaves a query
+// with fewer than K while the method has more, asks the method again for
+// twice as many.
 func (e *Engine) Search(method Method, images []float32, n int, opt Options) ([][]Hit, Timing, error) {
 	var tm Timing
 	if opt.K <= 0 {
 		return nil, tm, fmt.Errorf("engine: k = %d, want > 0", opt.K)
 	}
 	if opt.Beam <= 0 {
-		opt.Beam = 30
+		opt.Beam = beam.DefaultConfig().Width
 	}
-	if !slices.Contains(Methods, method) {
-		r, err := e.retriever(method)
+	size := e.Transform.Len()
+	if n < 0 || len(images) != n*size {
+		return nil, tm, fmt.Errorf("engine: %d values for %d query images of %d", len(images), n, size)
+	}
+	r, err := e.retriever(method)
+	if err != nil {
+		return nil, tm, err
+	}
+	e.mu.RLock()
+	g, dead, slots := e.gallery, e.dead, 0
+	if g != nil {
+		slots = g.Len()
+	}
+	e.mu.RUnlock()
+	if g == nil {
+		return nil, tm, ErrNoGallery
+	}
+	skip := opt.Exclude
+	if dead != nil {
+		skip = func(q, id int) bool {
+			return dead.has(id) || (opt.Exclude != nil && opt.Exclude(q, id))
+		}
+	}
+	start := time.Now()
+	out := make([][]Hit, n)
+	todo := make([]int, n) // the queries still to search
+	for q := range todo {
+		todo[q] = q
+	}
+	for ask := opt.K; len(todo) > 0; ask *= 2 {
+		x, req := images, Request{K: ask, Beam: opt.Beam, Skip: skip}
+		if len(todo) < n {
+			x = make([]float32, 0, len(todo)*size)
+			for _, q := range todo {
+				x = append(x, images[q*size:(q+1)*size]...)
+			}
+			if skip != nil {
+				sub := todo
+				req.Skip = func(j, id int) bool { return skip(sub[j], id) }
+			}
+		}
+		hits, enc, err := r.Search(x, len(todo), req)
+		tm.Encode += enc
 		if err != nil {
 			return nil, tm, err
 		}
-		return r.Search(images, n, opt)
+		if len(hits) != len(todo) {
+			return nil, tm, fmt.Errorf("engine: %s returned %d result lists for %d queries", method, len(hits), len(todo))
+		}
+		var short []int
+		for j, hs := range hits {
+			q := todo[j]
+			out[q] = keep(hs, opt.K, func(id int) bool { return skip != nil && skip(q, id) })
+			// A method that filled its list may have more; one that did
+			// not has no more at these settings.
+			if len(out[q]) < opt.K && len(hs) >= ask && ask < slots {
+				short = append(short, q)
+			}
+		}
+		todo = short
 	}
+	tm.Search = max(time.Since(start)-tm.Encode, 0)
+	return out, tm, nil
+}
+
+// keep returns the first k hits that skip does not report, in a new
+// slice.
+func keep(hs []Hit, k int, skip func(id int) bool) []Hit {
+	out := make([]Hit, 0, min(k, len(hs)))
+	for _, h := range hs {
+		if len(out) == k {
+			break
+		}
+		if !skip(h.Index) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// builtin is a built-in method as a Retriever.
+type builtin struct {
+	e *Engine
+	m Method
+}
+
+// Search implements Retriever under the engine's read lock: the prefix
+// tree and the exact index leave deleted images out.
+func (b builtin) Search(images []float32, n int, req Request) ([][]Hit, time.Duration, error) {
+	e := b.e
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.gallery == nil {
-		return nil, tm, fmt.Errorf("engine: the model has no gallery; run 'irgen assign'")
+		return nil, 0, ErrNoGallery
 	}
-	switch method {
+	switch b.m {
 	case KNN, RQTree:
 		start := time.Now()
 		feats, err := e.Tokenizer.Features(images, n)
 		if err != nil {
-			return nil, tm, err
+			return nil, 0, err
 		}
-		tm.Encode = time.Since(start)
-		start = time.Now()
-		var hits [][]Hit
-		if method == KNN {
-			hits, err = e.searchKNN(feats, opt)
-		} else {
-			hits, err = e.searchRQ(feats, n, opt)
+		enc := time.Since(start)
+		if b.m == KNN {
+			res, err := e.index.SearchBatchExclude(feats, req.K, 0, req.Skip)
+			return Hits(res), enc, err
 		}
-		tm.Search = time.Since(start)
-		return hits, tm, err
+		hyps, err := e.rqBeams(feats, n, req.Beam)
+		if err != nil {
+			return nil, enc, err
+		}
+		return e.expand(hyps, req), enc, nil
 	case IRGen:
-		return e.searchRerank(images, n, opt)
-	case IRGenGen:
-		return e.searchIRGen(images, n, opt)
-	}
-	return nil, tm, fmt.Errorf("engine: unknown method %q", method)
-}
-
-func (e *Engine) searchKNN(feats []float32, opt Options) ([][]Hit, error) {
-	k := opt.K
-	var res [][]knn.Result
-	var err error
-	if opt.Exclude != nil {
-		res, err = e.index.SearchBatchExclude(feats, k, 0, opt.Exclude)
-	} else {
-		res, err = e.index.SearchBatch(feats, k, 0)
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := make([][]Hit, len(res))
-	for q, rs := range res {
-		out[q] = make([]Hit, len(rs))
-		for i, r := range rs {
-			out[q][i] = Hit{Index: r.ID, Score: r.Score}
+		cs, tm, err := e.candidates(images, n, req)
+		if err != nil {
+			return nil, tm.Encode, err
 		}
+		out := make([][]Hit, n)
+		for q := range cs {
+			var skip func(int) bool
+			if req.Skip != nil {
+				skip = func(id int) bool { return req.Skip(q, id) }
+			}
+			out[q] = Rank(cs[q], e.Rerank.Lambda, req.K, skip)
+		}
+		return out, tm.Encode, nil
+	case IRGenGen:
+		hyps, tm, err := e.generate(images, n, req.Beam)
+		if err != nil {
+			return nil, tm.Encode, err
+		}
+		return e.expand(hyps, req), tm.Encode, nil
 	}
-	return out, nil
-}
-
-func (e *Engine) searchRQ(feats []float32, n int, opt Options) ([][]Hit, error) {
-	hyps, err := e.rqBeams(feats, n, opt.Beam)
-	if err != nil {
-		return nil, err
-	}
-	return e.expand(hyps, 0, opt), nil
+	return nil, 0, fmt.Errorf("engine: unknown method %q", b.m)
 }
 
 // rqBeams returns the width IDs of the prefix tree nearest to each of the
@@ -167,32 +238,6 @@ func (e *Engine) rqBeams(feats []float32, n, width int) ([][]beam.Hypothesis, er
 	return bs.SearchBatch(sc, e.trie, n)
 }
 
-func (e *Engine) searchIRGen(images []float32, n int, opt Options) ([][]Hit, Timing, error) {
-	hyps, tm, err := e.generate(images, n, opt.Beam)
-	if err != nil {
-		return nil, tm, err
-	}
-	return e.expand(hyps, 0, opt), tm, nil
-}
-
-func (e *Engine) searchRerank(images []float32, n int, opt Options) ([][]Hit, Timing, error) {
-	cs, tm, err := e.candidates(images, n, opt)
-	if err != nil {
-		return nil, tm, err
-	}
-	start := time.Now()
-	out := make([][]Hit, n)
-	for q := range cs {
-		var exclude func(int) bool
-		if opt.Exclude != nil {
-			exclude = func(id int) bool { return opt.Exclude(q, id) }
-		}
-		out[q] = Rank(cs[q], e.Rerank.Lambda, opt.K, exclude)
-	}
-	tm.Search += time.Since(start)
-	return out, tm, nil
-}
-
 // generate runs the decoder's beam search of the given width for n query
 // images, in padded batches of QueryBatch.
 func (e *Engine) generate(images []float32, n, width int) ([][]beam.Hypothesis, Timing, error) {
@@ -204,23 +249,8 @@ func (e *Engine) generate(images []float32, n, width int) ([][]beam.Hypothesis, 
 	if err != nil {
 		return nil, tm, err
 	}
-	size := e.Transform.Len()
-	qb := e.QueryBatch
-	buf := make([]float32, qb*size)
-	out := make([][]beam.Hypothesis, 0, n)
-	for lo := 0; lo < n; lo += qb {
-		hi := min(lo+qb, n)
-		clear(buf)
-		copy(buf, images[lo*size:hi*size])
-		hyps, t, err := e.Decoder.Search(buf, qb, bs, e.trie)
-		if err != nil {
-			return nil, tm, err
-		}
-		tm.Encode += t.Encode
-		tm.Search += t.Search
-		out = append(out, hyps[:hi-lo]...)
-	}
-	return out, tm, nil
+	hyps, t, err := e.Decoder.SearchBatched(images, n, e.QueryBatch, bs, e.trie)
+	return hyps, Timing{Encode: t.Encode, Search: t.Search}, err
 }
 
 func (e *Engine) beamSearcher(width int) (*beam.Searcher, error) {
@@ -228,19 +258,19 @@ func (e *Engine) beamSearcher(width int) (*beam.Searcher, error) {
 }
 
 // expand turns ranked IDs into ranked gallery images, each scored by its
-// ID's score, cut at K. first is the index of hyps[0]'s query.
-func (e *Engine) expand(hyps [][]beam.Hypothesis, first int, opt Options) [][]Hit {
+// ID's score, cut at req.K, passing over those req.Skip reports.
+func (e *Engine) expand(hyps [][]beam.Hypothesis, req Request) [][]Hit {
 	out := make([][]Hit, len(hyps))
 	for q, hs := range hyps {
 		var hits []Hit
 	ids:
 		for _, h := range hs {
 			for _, item := range e.trie.Items(h.ID) {
-				if opt.Exclude != nil && opt.Exclude(first+q, item) {
+				if req.Skip != nil && req.Skip(q, item) {
 					continue
 				}
 				hits = append(hits, Hit{Index: item, Score: float32(h.Score)})
-				if len(hits) == opt.K {
+				if len(hits) == req.K {
 					break ids
 				}
 			}

@@ -40,6 +40,12 @@ func APAtK(retrievedLabels []int, queryLabel, k, numRelevant int) float64 {
 	if den <= 0 {
 		return 0
 	}
+	return precisionSum(retrievedLabels, queryLabel, k) / float64(den)
+}
+
+// precisionSum returns Σ_{r=1..k} P@r·rel(r), the precision at each rank
+// r ≤ k that holds an item labelled queryLabel, summed.
+func precisionSum(retrievedLabels []int, queryLabel, k int) float64 {
 	var sum float64
 	h := 0
 	for r, l := range retrievedLabels[:min(k, len(retrievedLabels))] {
@@ -48,7 +54,7 @@ func APAtK(retrievedLabels []int, queryLabel, k, numRelevant int) float64 {
 			sum += float64(h) / float64(r+1)
 		}
 	}
-	return sum / float64(den)
+	return sum
 }
 
 // HitAtK returns 1 if targetID is among the first k retrieved ids and 0

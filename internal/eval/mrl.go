@@ -32,13 +32,5 @@ func APOverKAtK(retrievedLabels []int, queryLabel, k int) float64 {
 	if k <= 0 {
 		return 0
 	}
-	var sum float64
-	h := 0
-	for r, l := range retrievedLabels[:min(k, len(retrievedLabels))] {
-		if l == queryLabel {
-			h++
-			sum += float64(h) / float64(r+1)
-		}
-	}
-	return sum / float64(k)
+	return precisionSum(retrievedLabels, queryLabel, k) / float64(k)
 }

@@ -7,24 +7,19 @@ package gallery
 import (
 	"bufio"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/irgen/irgen/internal/iox"
-	"hash/crc32"
 	"io"
 	"math"
+
+	"github.com/irgen/irgen/internal/store"
 )
 
 // File is the gallery's file name inside a model directory.
 const File = "gallery.bin"
 
-const (
-	magic   = "IRGENGAL"
-	version = 1
-	// maxHeader bounds the JSON header (keys and class names).
-	maxHeader = 1 << 30
-)
+// maxHeader bounds the JSON header (keys and class names).
+const maxHeader = 1 << 30
 
 var (
 	// ErrFormat reports a damaged or foreign gallery file.
@@ -52,6 +47,13 @@ func (g *Gallery) Feature(i int) []float32 { return g.Features[i*g.Dim : (i+1)*g
 
 // Code returns image i's semantic ID.
 func (g *Gallery) Code(i int) []int32 { return g.Codes[i*g.M : (i+1)*g.M] }
+
+// StartsWith reports whether g's first n images are those whose keys
+// have store.KeysDigest digest: whether what was computed for that
+// gallery (n images, digest) still describes g's first n.
+func (g *Gallery) StartsWith(n int, digest string) bool {
+	return n <= g.Len() && store.KeysDigest(g.Keys[:n]) == digest
+}
 
 // Check verifies that the parts agree in size and that codes are in range.
 func (g *Gallery) Check() error {
@@ -95,83 +97,57 @@ type header struct {
 	Keys    []string `json:"keys"`
 }
 
-var table = crc32.MakeTable(crc32.Castagnoli)
+// format is the gallery file: the store.Format header, the JSON header's
+// length (uint32) and the header, labels, codes and features as
+// little-endian 32-bit values, then a CRC-32C.
+var format = store.Format{Magic: "IRGENGAL", Version: 1, ErrFormat: ErrFormat, ErrVersion: ErrVersion}
 
-// WriteTo writes g: magic, version, JSON header length and header, labels,
-// codes and features as little-endian 32-bit values, then a CRC-32C.
+// WriteTo writes g in the gallery file format.
 func (g *Gallery) WriteTo(w io.Writer) (int64, error) {
 	if err := g.Check(); err != nil {
 		return 0, err
 	}
-	head, err := json.Marshal(header{Dim: g.Dim, M: g.M, L: g.L, Classes: g.Classes, Keys: g.Keys})
-	if err != nil {
+	fw := format.NewWriter(w)
+	if err := fw.JSON(header{Dim: g.Dim, M: g.M, L: g.L, Classes: g.Classes, Keys: g.Keys}); err != nil {
 		return 0, err
 	}
-	crc := crc32.New(table)
-	cw := &iox.CountWriter{W: w}
-	bw := bufio.NewWriter(io.MultiWriter(cw, crc))
-	bw.WriteString(magic)
-	binary.Write(bw, binary.LittleEndian, [2]uint32{version, uint32(len(head))})
-	bw.Write(head)
-	binary.Write(bw, binary.LittleEndian, g.Labels)
-	binary.Write(bw, binary.LittleEndian, g.Codes)
-	binary.Write(bw, binary.LittleEndian, g.Features)
-	if err := bw.Flush(); err != nil {
-		return cw.N, fmt.Errorf("gallery: write: %w", err)
+	for _, part := range []any{g.Labels, g.Codes, g.Features} {
+		binary.Write(fw, binary.LittleEndian, part)
 	}
-	err = binary.Write(cw, binary.LittleEndian, crc.Sum32())
-	return cw.N, err
+	n, err := fw.Finish()
+	if err != nil {
+		return n, fmt.Errorf("gallery: write: %w", err)
+	}
+	return n, nil
 }
 
 // ReadFrom replaces g with the gallery read from r.
 func (g *Gallery) ReadFrom(r io.Reader) (int64, error) {
-	crc := crc32.New(table)
-	cr := &iox.CountReader{R: bufio.NewReader(r)}
-	tr := io.TeeReader(cr, crc)
-	var pre [16]byte
-	if _, err := io.ReadFull(tr, pre[:]); err != nil {
-		return cr.N, fmt.Errorf("%w: header: %v", ErrFormat, err)
-	}
-	if string(pre[:8]) != magic {
-		return cr.N, fmt.Errorf("%w: bad magic", ErrFormat)
-	}
-	if v := binary.LittleEndian.Uint32(pre[8:]); v != version {
-		return cr.N, fmt.Errorf("%w %d (this build reads %d)", ErrVersion, v, version)
-	}
-	hl := binary.LittleEndian.Uint32(pre[12:])
-	if hl > maxHeader {
-		return cr.N, fmt.Errorf("%w: header of %d bytes", ErrFormat, hl)
-	}
-	head := make([]byte, hl)
-	if _, err := io.ReadFull(tr, head); err != nil {
-		return cr.N, fmt.Errorf("%w: header: %v", ErrFormat, err)
+	fr, err := format.NewReader(bufio.NewReader(r))
+	if err != nil {
+		return fr.N(), err
 	}
 	var h header
-	if err := json.Unmarshal(head, &h); err != nil {
-		return cr.N, fmt.Errorf("%w: header: %v", ErrFormat, err)
+	if err := fr.JSON(maxHeader, &h); err != nil {
+		return fr.N(), err
 	}
 	n := len(h.Keys)
 	if h.Dim <= 0 || h.M <= 0 || h.Dim > 1<<16 || h.M > 64 || int64(n)*int64(h.Dim+h.M+1)*4 > math.MaxInt32*8 {
-		return cr.N, fmt.Errorf("%w: %d images of dim %d, M %d", ErrFormat, n, h.Dim, h.M)
+		return fr.N(), fmt.Errorf("%w: %d images of dim %d, M %d", ErrFormat, n, h.Dim, h.M)
 	}
 	out := Gallery{Dim: h.Dim, M: h.M, L: h.L, Classes: h.Classes, Keys: h.Keys,
 		Labels: make([]int32, n), Codes: make([]int32, n*h.M), Features: make([]float32, n*h.Dim)}
 	for _, part := range []any{out.Labels, out.Codes, out.Features} {
-		if err := binary.Read(tr, binary.LittleEndian, part); err != nil {
-			return cr.N, fmt.Errorf("%w: truncated: %v", ErrFormat, err)
+		if err := binary.Read(fr, binary.LittleEndian, part); err != nil {
+			return fr.N(), fmt.Errorf("%w: truncated: %v", ErrFormat, err)
 		}
 	}
-	want := crc.Sum32()
-	var got uint32
-	if err := binary.Read(cr, binary.LittleEndian, &got); err != nil {
-		return cr.N, fmt.Errorf("%w: checksum missing: %v", ErrFormat, err)
-	}
-	if got != want {
-		return cr.N, fmt.Errorf("%w: checksum mismatch", ErrFormat)
+	if _, err := fr.Finish(); err != nil {
+		return fr.N(), err
 	}
 	if err := out.Check(); err != nil {
-		return cr.N, err
+		return fr.N(), err
 	}
 	*g = out
-	return cr.N, nil
+	return fr.N(), nil
 }

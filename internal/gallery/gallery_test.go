@@ -2,8 +2,12 @@ package gallery
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func sample() *Gallery {
@@ -24,6 +28,33 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if g.Len() != 2 || g.Keys[1] != "y.png" || g.Labels[1] != 1 || g.Feature(1)[1] != 4 || g.Code(1)[0] != 3 {
 		t.Errorf("round trip = %+v", g)
+	}
+}
+
+// TestOldLayout reads a file laid out by hand as gallery wrote it before
+// store.Format, and checks that WriteTo writes the same bytes.
+func TestOldLayout(t *testing.T) {
+	head := `{"dim":2,"m":3,"l":4,"classes":["a","b"],"keys":["x.png","y.png"]}`
+	var b bytes.Buffer
+	b.WriteString("IRGENGAL")
+	binary.Write(&b, binary.LittleEndian, [2]uint32{1, uint32(len(head))}) // version, header length
+	b.WriteString(head)
+	binary.Write(&b, binary.LittleEndian, []int32{0, 1})             // labels
+	binary.Write(&b, binary.LittleEndian, []int32{0, 1, 2, 3, 3, 0}) // codes
+	binary.Write(&b, binary.LittleEndian, []float32{1, 2, 3, 4})     // features
+	binary.Write(&b, binary.LittleEndian, crc32.Checksum(b.Bytes(), crc32.MakeTable(crc32.Castagnoli)))
+	old := b.Bytes()
+
+	var g Gallery
+	if n, err := g.ReadFrom(bytes.NewReader(old)); err != nil || n != int64(len(old)) {
+		t.Fatalf("ReadFrom(old layout) = %d, %v; want %d, nil", n, err, len(old))
+	}
+	if diff := cmp.Diff(sample(), &g); diff != "" {
+		t.Errorf("read (-want +got):\n%s", diff)
+	}
+	var out bytes.Buffer
+	if n, err := g.WriteTo(&out); err != nil || n != int64(len(old)) || !bytes.Equal(out.Bytes(), old) {
+		t.Errorf("WriteTo = %d, %v, %q; want the old layout %q", n, err, out.Bytes(), old)
 	}
 }
 

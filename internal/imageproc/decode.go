@@ -24,7 +24,7 @@ import (
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/webp"
 
-	"github.com/irgen/irgen/internal/iox"
+	"github.com/irgen/irgen/internal/store"
 )
 
 // Sentinel errors. Errors returned by this package wrap one of them, so
@@ -191,7 +191,7 @@ func decodeBytes(data []byte, lim Limits, name string) (image.Image, int64, erro
 	if _, _, err := decodeConfig(bytes.NewReader(data), lim, name); err != nil {
 		return nil, 0, err
 	}
-	cr := &iox.CountReader{R: bytes.NewReader(data)}
+	cr := &store.CountReader{R: bytes.NewReader(data)}
 	img, format, err := image.Decode(cr)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w%s: %s: %w", ErrCorrupt, quoted(name), format, err)

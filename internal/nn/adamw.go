@@ -42,18 +42,6 @@ func DefaultAdamW(totalSteps, warmupSteps int) AdamW {
 	}
 }
 
-// Rate returns the scheduled learning rate at step (1-based), as a Go
-// value; ScheduleGraph computes the same in the graph.
-func (o AdamW) Rate(step int) float64 {
-	s := float64(step)
-	if o.WarmupSteps > 0 && step <= o.WarmupSteps {
-		return o.WarmupLR + (o.LR-o.WarmupLR)*s/float64(o.WarmupSteps)
-	}
-	span := float64(max(o.TotalSteps-o.WarmupSteps, 1))
-	p := min((s-float64(o.WarmupSteps))/span, 1)
-	return o.MinLR + (o.LR-o.MinLR)*0.5*(1+math.Cos(math.Pi*p))
-}
-
 func (o AdamW) scheduleGraph(step *Node) *Node {
 	g := step.Graph()
 	warm := float64(max(o.WarmupSteps, 0))

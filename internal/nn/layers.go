@@ -9,6 +9,7 @@ import (
 	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
 	gnn "github.com/gomlx/gomlx/ml/nn"
+
 	"github.com/irgen/irgen/internal/backend"
 )
 
@@ -102,6 +103,3 @@ func MLP(scope *model.Scope, x *Node, hidden int, act Activation) *Node {
 
 // AddLast adds v, whose shape matches the trailing axes of x, to x.
 func AddLast(x, v *Node) *Node { return Add(x, ExpandLeftToRank(v, x.Rank())) }
-
-// MulLast multiplies x by v, whose shape matches the trailing axes of x.
-func MulLast(x, v *Node) *Node { return Mul(x, ExpandLeftToRank(v, x.Rank())) }

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
+
+// headerSize is the size of the file's header: magic, version, M, L, Dim.
+const headerSize = 8 + 4 + 3*4
 
 func smallQuantizer(t testing.TB) *Quantizer {
 	t.Helper()
@@ -74,6 +78,33 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestOldLayout reads a file laid out by hand as rq wrote it before
+// store.Format, and checks that WriteTo writes the same bytes.
+func TestOldLayout(t *testing.T) {
+	cb := []float32{1, 2, 3, 4, 5, 6, -1, -2, -3, -4, -5, -6}
+	var b bytes.Buffer
+	b.WriteString("IRGENRQ\x00")
+	binary.Write(&b, binary.LittleEndian, [4]uint32{1, 2, 3, 2}) // version, M, L, Dim
+	binary.Write(&b, binary.LittleEndian, cb)
+	binary.Write(&b, binary.LittleEndian, crc32.ChecksumIEEE(b.Bytes()))
+	old := b.Bytes()
+
+	var q Quantizer
+	if n, err := q.ReadFrom(bytes.NewReader(old)); err != nil || n != int64(len(old)) {
+		t.Fatalf("ReadFrom(old layout) = %d, %v; want %d, nil", n, err, len(old))
+	}
+	if q.M != 2 || q.L != 3 || q.Dim != 2 {
+		t.Errorf("read M=%d L=%d Dim=%d; want 2, 3, 2", q.M, q.L, q.Dim)
+	}
+	if diff := cmp.Diff(cb, q.Codebooks); diff != "" {
+		t.Errorf("codebooks (-want +got):\n%s", diff)
+	}
+	got, err := q.MarshalBinary()
+	if err != nil || !bytes.Equal(got, old) {
+		t.Errorf("MarshalBinary = %x, %v; want the old layout %x", got, err, old)
+	}
+}
+
 func TestReadFromRejects(t *testing.T) {
 	blob, err := smallQuantizer(t).MarshalBinary()
 	if err != nil {
@@ -133,7 +164,7 @@ func FuzzUnmarshalBinary(f *testing.F) {
 	}
 	f.Add(blob)
 	f.Add(blob[:headerSize])
-	f.Add([]byte(magic))
+	f.Add([]byte("IRGENRQ\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var q Quantizer
 		if err := q.UnmarshalBinary(data); err != nil {

@@ -34,11 +34,6 @@ type KMeansConfig struct {
 	Workers int
 }
 
-// DefaultKMeansConfig returns K=256, 20 iterations, seed 1, all CPUs.
-func DefaultKMeansConfig() KMeansConfig {
-	return KMeansConfig{K: 256, Iters: DefaultIters, Seed: 1}
-}
-
 func (cfg KMeansConfig) withDefaults() (KMeansConfig, error) {
 	if cfg.K < 1 {
 		return cfg, fmt.Errorf("%w: k-means K is %d, want ≥ 1", ErrShape, cfg.K)

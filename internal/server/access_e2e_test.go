@@ -121,7 +121,7 @@ func TestReadOnlyCatalog(t *testing.T) {
 	// Tests run as root, who writes read-only files: the database is
 	// opened read-only instead.
 	dir := testmodel.Copy(t)
-	e, cat, err := openModel(dir)
+	e, cat, err := testmodel.Attach(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/irgen/irgen/api"
 	"github.com/irgen/irgen/internal/config"
 	"github.com/irgen/irgen/internal/server"
+	"github.com/irgen/irgen/internal/testmodel"
 )
 
 var (
@@ -311,7 +312,7 @@ func startModel(t *testing.T, dir string) *fixture {
 func restart(t *testing.T, dir string) *fixture {
 	t.Helper()
 	f := &fixture{dir: dir}
-	e, cat, err := openModel(dir)
+	e, cat, err := testmodel.Attach(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

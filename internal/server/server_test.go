@@ -14,20 +14,16 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/irgen/irgen/api"
-	"github.com/irgen/irgen/internal/backend"
 	"github.com/irgen/irgen/internal/catalog"
-	"github.com/irgen/irgen/internal/config"
 	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/engine"
 	"github.com/irgen/irgen/internal/server"
-	"github.com/irgen/irgen/internal/store"
 	"github.com/irgen/irgen/internal/testmodel"
 )
 
@@ -39,29 +35,6 @@ type fixture struct {
 	srv    *server.Server
 	ts     *httptest.Server
 	client *api.Client
-}
-
-// openModel opens the model in dir and attaches its catalog, with the
-// batch size of a server.
-func openModel(dir string) (*engine.Engine, *catalog.Catalog, error) {
-	b, err := store.Open(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	be, err := backend.New(config.Backend())
-	if err != nil {
-		return nil, nil, err
-	}
-	e, err := engine.Open(b, be)
-	if err != nil {
-		return nil, nil, err
-	}
-	e.Tokenizer.Batch, e.QueryBatch = 1, 1
-	cat, err := catalog.Attach(e, filepath.Join(dir, catalog.File))
-	if err != nil {
-		return nil, nil, err
-	}
-	return e, cat, nil
 }
 
 // newLoopbackServer serves h on 127.0.0.1 until the test ends.
@@ -84,7 +57,7 @@ func start(t testing.TB, cfg server.Config) *fixture {
 	t.Helper()
 	f := &fixture{dir: testmodel.Copy(t)}
 	var err error
-	if f.e, f.cat, err = openModel(f.dir); err != nil {
+	if f.e, f.cat, err = testmodel.Attach(f.dir); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.cat.Close() })

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/irgen/irgen/internal/iox"
 	"io"
 	"io/fs"
 	"os"
@@ -113,7 +112,7 @@ func (b *Bundle) WriteFile(rel string, write func(w io.Writer) error) error {
 	var info FileInfo
 	err := WriteFileAtomic(path, func(w io.Writer) error {
 		h := sha256.New()
-		cw := &iox.CountWriter{W: io.MultiWriter(w, h)}
+		cw := &CountWriter{W: io.MultiWriter(w, h)}
 		if err := write(cw); err != nil {
 			return err
 		}

@@ -22,12 +22,13 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/irgen/irgen/internal/backend"
 	"github.com/irgen/irgen/internal/cli"
 	"github.com/irgen/irgen/internal/config"
 	"github.com/irgen/irgen/internal/engine"
 	"github.com/irgen/irgen/internal/store"
-	"golang.org/x/sys/unix"
 )
 
 // Version names the cache directory. Bump it when training or the model
@@ -41,8 +42,8 @@ const (
 	Classes  = 4
 )
 
-// Args are the training flags of the tiny model (the same as the CLI's
-// pipeline test).
+// tokenizerArgs and decoderArgs are the training flags of the tiny model,
+// the same as internal/cli's TestPipeline.
 var (
 	tokenizerArgs = []string{"--steps", "96", "--batch", "32", "--lr", "2e-3", "--quantize-after", "2",
 		"--m", "2", "--l", "8", "--feature-dim", "16"}

@@ -4,6 +4,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
+
 	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/nn"
 )
@@ -78,8 +79,13 @@ type Losses struct {
 // the cross-entropy of each partial reconstruction and the VQ codebook and
 // commitment terms.
 func Loss(root *model.Scope, c Config, images, labels *Node, quantize bool) Losses {
-	g := images.Graph()
 	f, _ := Feature(root, c, images)
+	return featureLoss(root, c, f, labels, quantize)
+}
+
+// featureLoss is Loss on the features f [B, FeatureDim] of the images.
+func featureLoss(root *model.Scope, c Config, f, labels *Node, quantize bool) Losses {
+	g := f.Graph()
 	oneHot := OneHot(labels, c.Classes, dtypes.Float32)
 	ce := func(x *Node) *Node {
 		return ReduceAllMean(Neg(ReduceSum(Mul(oneHot, LogSoftmax(logits(root, c, x), -1)), -1)))

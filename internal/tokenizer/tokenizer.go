@@ -2,9 +2,6 @@ package tokenizer
 
 import (
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/gomlx/compute"
@@ -12,9 +9,9 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/irgen/irgen/internal/ckpt"
+	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/nn"
 	"github.com/irgen/irgen/internal/rq"
-	"github.com/irgen/irgen/internal/store"
 )
 
 // Files of a tokenizer inside a model directory.
@@ -47,20 +44,19 @@ func New(backend compute.Backend, c Config, seed int64) (*Model, error) {
 	return &Model{Config: c, Vars: vars, Backend: backend, Batch: 64}, nil
 }
 
+// files are the tokenizer's configuration and weights, at the bundle's
+// root.
+var files = ckpt.Files{Config: ConfigFile, Weights: WeightsFile}
+
 // Load reads the tokenizer saved in dir.
 func Load(backend compute.Backend, dir string) (*Model, error) {
-	var c Config
-	if err := store.ReadJSON(filepath.Join(dir, ConfigFile), &c); err != nil {
-		return nil, fmt.Errorf("tokenizer: %w", err)
-	}
-	m, err := New(backend, c, 0)
-	if err != nil {
-		return nil, err
-	}
-	if err := m.loadWeights(filepath.Join(dir, WeightsFile)); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return ckpt.LoadDir(files, "tokenizer", dir, func(c Config) (*Model, *model.Store, error) {
+		m, err := New(backend, c, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		return m, m.Vars, nil
+	})
 }
 
 func (m *Model) loadWeights(path string) error {
@@ -73,19 +69,14 @@ func (m *Model) loadWeights(path string) error {
 // Save writes the configuration and the weights (optimizer state
 // included, so training can resume) into dir, atomically.
 func (m *Model) Save(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := files.Save(dir, m.Config, m.Vars); err != nil {
 		return fmt.Errorf("tokenizer: %w", err)
 	}
-	if err := store.WriteJSON(filepath.Join(dir, ConfigFile), m.Config); err != nil {
-		return fmt.Errorf("tokenizer: %w", err)
-	}
-	return m.saveWeights(filepath.Join(dir, WeightsFile))
+	return nil
 }
 
 func (m *Model) saveWeights(path string) error {
-	return store.WriteFileAtomic(path, func(w io.Writer) error {
-		return ckpt.Save(w, m.Vars, nil)
-	})
+	return ckpt.SaveFile(path, m.Vars)
 }
 
 // Features encodes n images (n × H × W × C, normalized) into n
@@ -105,19 +96,9 @@ func (m *Model) Features(images []float32, n int) ([]float32, error) {
 	if m.err != nil {
 		return nil, m.err
 	}
-	out := make([]float32, n*m.Config.FeatureDim)
-	buf := make([]float32, m.Batch*size)
-	for lo := 0; lo < n; lo += m.Batch {
-		hi := min(lo+m.Batch, n)
-		clear(buf)
-		copy(buf, images[lo*size:hi*size])
-		res, err := m.feat.Exec(tensors.FromFlatDataAndDimensions(buf, m.Batch, c.ImageSize, c.ImageSize, c.Channels))
-		if err != nil {
-			return nil, fmt.Errorf("tokenizer: encode: %w", err)
-		}
-		f := tensors.MustCopyFlatData[float32](res[0])
-		res[0].FinalizeAll()
-		copy(out[lo*m.Config.FeatureDim:], f[:(hi-lo)*m.Config.FeatureDim])
+	out, err := encoder.RunBatched(m.feat, c, images, n, m.Batch, m.Config.FeatureDim)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: encode: %w", err)
 	}
 	return out, nil
 }

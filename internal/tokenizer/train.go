@@ -12,11 +12,9 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/irgen/irgen/internal/batch"
-	"github.com/irgen/irgen/internal/ckpt"
+	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/nn"
 	"github.com/irgen/irgen/internal/rq"
-	"github.com/irgen/irgen/internal/store"
 	"github.com/irgen/irgen/internal/train"
 )
 
@@ -72,42 +70,20 @@ func DefaultTrainConfig() TrainConfig {
 		SaveEvery: 5 * time.Minute, Out: os.Stderr}
 }
 
-type state struct {
-	train.State[TrainConfig]
-	CodebooksReady bool `json:"codebooks_ready"`
-}
+// BatchSeed implements train.Config.
+func (tc TrainConfig) BatchSeed() (int, int64) { return tc.Batch, tc.Seed }
 
 // Trained reports whether the tokenizer in dir finished training.
-func Trained(dir string) bool {
-	st, err := readState(dir)
-	return err == nil && st.Finished()
-}
+func Trained(dir string) bool { return train.Finished(filepath.Join(dir, StateFile)) }
 
 // Seconds returns the training time recorded in dir, summed over resumed
 // runs (0 when there is none).
-func Seconds(dir string) float64 {
-	st, err := readState(dir)
-	if err != nil {
-		return 0
-	}
-	return st.Seconds
-}
-
-func readState(dir string) (state, error) {
-	var st state
-	err := store.ReadJSON(filepath.Join(dir, StateFile), &st)
-	return st, err
-}
+func Seconds(dir string) float64 { return train.Seconds(filepath.Join(dir, StateFile)) }
 
 // Remove deletes the tokenizer's files from dir, so that the next Train
 // starts afresh.
 func Remove(dir string) error {
-	for _, f := range []string{StateFile, WeightsFile, ConfigFile, BestFile} {
-		if err := os.Remove(filepath.Join(dir, f)); err != nil && !os.IsNotExist(err) {
-			return fmt.Errorf("tokenizer: %w", err)
-		}
-	}
-	return nil
+	return train.Remove(dir, StateFile, WeightsFile, ConfigFile, BestFile)
 }
 
 // Steps returns the optimizer steps of training on n images, or an error
@@ -128,31 +104,59 @@ func (tc TrainConfig) Steps(n int) (int, error) {
 // unfinished run it is resumed from its last checkpoint; a finished one
 // is kept as it is. It returns the training time in seconds, summed over
 // resumed runs.
-func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch.Loader) (float64, error) {
+func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *dataset.Loader) (float64, error) {
 	steps, err := tc.Steps(src.Len())
 	if err != nil {
 		return 0, err
 	}
-	spe := src.Len() / tc.Batch
-	st := state{State: train.State[TrainConfig]{Train: tc, Steps: steps}}
-	if prev, err := readState(dir); err == nil {
-		if prev.Finished() {
-			fmt.Fprintf(tc.Out, "tokenizer: %s holds a finished run (%d steps); add --fresh to retrain it\n", dir, prev.Done)
-			return prev.Seconds, nil
-		}
-		if prev.Train.Batch != tc.Batch || prev.Steps != steps || prev.Train.Seed != tc.Seed {
-			return 0, fmt.Errorf("tokenizer: %s holds a run with other settings (batch %d, %d steps, seed %d); add --fresh to retrain it",
-				dir, prev.Train.Batch, prev.Steps, prev.Train.Seed)
-		}
-		loaded, err := Load(m.Backend, dir)
-		if err != nil {
-			return 0, fmt.Errorf("tokenizer: resume: %w", err)
-		}
-		m.Vars, m.Config = loaded.Vars, loaded.Config
-		st.Done, st.CodebooksReady, st.Seconds, st.Best = prev.Done, prev.CodebooksReady, prev.Seconds, prev.Best
-		fmt.Fprintf(tc.Out, "tokenizer: resuming %s at step %d of %d\n", dir, st.Done, st.Steps)
+	run := &train.Run[TrainConfig]{Name: "tokenizer", Dir: dir, StateFile: StateFile, BestFile: BestFile,
+		Fresh: "add --fresh to retrain it", KeepFinished: true, Out: tc.Out,
+		Save: func() error { return m.Save(dir) },
+		Resume: func() error {
+			loaded, err := Load(m.Backend, dir)
+			if err != nil {
+				return fmt.Errorf("tokenizer: resume: %w", err)
+			}
+			m.Vars, m.Config = loaded.Vars, loaded.Config
+			return nil
+		},
+		SaveWeights: m.saveWeights,
+		LoadWeights: m.loadWeights,
 	}
+	if finished, err := run.Start(tc, steps); err != nil || finished {
+		return run.State.Seconds, err
+	}
+	t, err := newTrainer(m, tc, src, run.State)
+	if err != nil {
+		return 0, err
+	}
+	loop := &train.Loop{Batch: tc.Batch, SaveEvery: tc.SaveEvery, Step: t.step,
+		ValidEvery: tc.ValidEvery, Patience: tc.Patience}
+	if tc.Validate != nil {
+		loop.Validate = t.validate
+	}
+	return run.Train(ctx, loop)
+}
 
+// trainer is the tokenizer's training step: classification alone until
+// the codebooks are made, then with the quantization losses.
+type trainer struct {
+	m              *Model
+	tc             TrainConfig
+	src            *dataset.Loader
+	batches        *train.Batches
+	classify, full *model.Exec
+	codebooksReady bool
+	images         []float32
+	labels         []int32
+}
+
+func newTrainer(m *Model, tc TrainConfig, src *dataset.Loader, st train.State[TrainConfig]) (*trainer, error) {
+	t := &trainer{m: m, tc: tc, src: src, batches: &train.Batches{Seed: tc.Seed, N: src.Len(), Size: tc.Batch}}
+	spe := t.batches.PerEpoch()
+	// The codebooks are made by the first step of epoch QuantizeAfter: a
+	// run that did it is past it.
+	t.codebooksReady = st.Done > tc.QuantizeAfter*spe
 	opt := nn.DefaultAdamW(st.Steps, int(tc.WarmupEpochs*float64(spe)))
 	opt.LR = tc.LR
 	opt.WarmupLR = tc.LR / 1000
@@ -166,93 +170,56 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *batch
 			return []*Node{l.Total, l.Classify, l.Reconstruct, l.Commit, l.Accuracy, lr}
 		})
 	}
-	classify, err := stepFn(false)
-	if err != nil {
-		return 0, err
+	var err error
+	if t.classify, err = stepFn(false); err != nil {
+		return nil, err
 	}
-	full, err := stepFn(true)
-	if err != nil {
-		return 0, err
+	if t.full, err = stepFn(true); err != nil {
+		return nil, err
 	}
-
 	ec := m.Config.Encoder
-	size := ec.ImageSize * ec.ImageSize * ec.Channels
-	images := make([]float32, tc.Batch*size)
-	labels := make([]int32, tc.Batch)
-	var perm []int
-	permEpoch := -1
-	started := time.Now()
-	base := st.Seconds
-	bestPath := filepath.Join(dir, BestFile)
+	t.images = make([]float32, tc.Batch*ec.ImageSize*ec.ImageSize*ec.Channels)
+	t.labels = make([]int32, tc.Batch)
+	return t, nil
+}
 
-	save := func(done int) error {
-		st.Done = done
-		st.Seconds = base + time.Since(started).Seconds()
-		if st.Finished() && st.Best.Step > 0 && st.Best.Step != done {
-			// The run is over: the best weights become the model's.
-			if err := ckpt.LoadFile(bestPath, m.Vars); err != nil {
-				return fmt.Errorf("tokenizer: %w", err)
-			}
+// step runs step i.
+func (t *trainer) step(i int) (string, error) {
+	tc, ec := t.tc, t.m.Config.Encoder
+	epoch, idx := t.batches.At(i)
+	if !t.codebooksReady && epoch >= tc.QuantizeAfter {
+		if err := initCodebooks(t.m, t.src, tc); err != nil {
+			return "", err
 		}
-		if err := m.Save(dir); err != nil {
-			return err
-		}
-		return store.WriteJSON(filepath.Join(dir, StateFile), st)
+		t.codebooksReady = true
 	}
-	var validate func() (float64, string, error)
-	if tc.Validate != nil {
-		validate = func() (float64, string, error) {
-			if !st.CodebooksReady {
-				return 0, "", train.ErrNotReady
-			}
-			return tc.Validate(m)
-		}
+	if err := t.src.Fill(idx, tc.Seed<<32+int64(i), t.images, t.labels); err != nil {
+		return "", err
 	}
+	exec := t.classify
+	if t.codebooksReady {
+		exec = t.full
+	}
+	v, err := train.Exec(exec, tensors.FromFlatDataAndDimensions(t.images, tc.Batch, ec.ImageSize, ec.ImageSize, ec.Channels),
+		tensors.FromFlatDataAndDimensions(t.labels, tc.Batch))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("epoch %d loss %.3f cls %.3f rec %.3f vq %.4f acc %.3f lr %.2g",
+		epoch+1, v[0], v[1], v[2], v[3], v[4], v[5]), nil
+}
 
-	loop := &train.Loop{
-		Name: "tokenizer", Steps: st.Steps, Start: st.Done, Batch: tc.Batch, SaveEvery: tc.SaveEvery, Out: tc.Out,
-		Save:     save,
-		Validate: validate, ValidEvery: tc.ValidEvery, Patience: tc.Patience, Best: &st.Best,
-		SaveBest: func() error { return m.saveWeights(bestPath) },
-		Step: func(i int) (string, error) {
-			epoch, j := i/spe, i%spe
-			if !st.CodebooksReady && epoch >= tc.QuantizeAfter {
-				if err := initCodebooks(m, src, tc); err != nil {
-					return "", err
-				}
-				st.CodebooksReady = true
-			}
-			if epoch != permEpoch {
-				perm = train.Order(tc.Seed, epoch, src.Len())
-				permEpoch = epoch
-			}
-			if err := src.Fill(perm[j*tc.Batch:(j+1)*tc.Batch], tc.Seed<<32+int64(i), images, labels); err != nil {
-				return "", err
-			}
-			exec := classify
-			if st.CodebooksReady {
-				exec = full
-			}
-			v, err := train.Exec(exec, tensors.FromFlatDataAndDimensions(images, tc.Batch, ec.ImageSize, ec.ImageSize, ec.Channels),
-				tensors.FromFlatDataAndDimensions(labels, tc.Batch))
-			if err != nil {
-				return "", err
-			}
-			return fmt.Sprintf("epoch %d loss %.3f cls %.3f rec %.3f vq %.4f acc %.3f lr %.2g",
-				epoch+1, v[0], v[1], v[2], v[3], v[4], v[5]), nil
-		},
+// validate scores the model once its codebooks exist.
+func (t *trainer) validate() (float64, string, error) {
+	if !t.codebooksReady {
+		return 0, "", train.ErrNotReady
 	}
-	err = loop.Run(ctx)
-	st.Seconds = base + time.Since(started).Seconds()
-	if err == nil {
-		os.Remove(bestPath)
-	}
-	return st.Seconds, err
+	return t.tc.Validate(t.m)
 }
 
 // initCodebooks fits the residual quantizer on the current features of up
 // to KMeansSample training images and copies it into the codebooks.
-func initCodebooks(m *Model, src *batch.Loader, tc TrainConfig) error {
+func initCodebooks(m *Model, src *dataset.Loader, tc TrainConfig) error {
 	n := min(tc.KMeansSample, src.Len())
 	idx := rand.New(rand.NewPCG(uint64(tc.Seed), 1<<40)).Perm(src.Len())[:n]
 	feats, err := Encode(m, src, idx)
@@ -268,7 +235,7 @@ func initCodebooks(m *Model, src *batch.Loader, tc TrainConfig) error {
 }
 
 // Encode returns the features of the images idx of src (eval transform).
-func Encode(m *Model, src *batch.Loader, idx []int) ([]float32, error) {
+func Encode(m *Model, src *dataset.Loader, idx []int) ([]float32, error) {
 	size := src.Transform.Len()
 	chunk := m.Batch * 8
 	out := make([]float32, 0, len(idx)*m.Config.FeatureDim)

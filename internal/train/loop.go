@@ -164,3 +164,35 @@ func Exec(exec *model.Exec, args ...any) ([]float32, error) {
 	}
 	return v, nil
 }
+
+// ExecKeep runs a compiled training step whose last keep outputs are not
+// scalars (embeddings for a memory, say). It frees the inputs at once
+// (large ones are backend buffers whose size the Go collector does not
+// see) and returns the values of the scalar outputs, releasing them, and
+// the last keep outputs, which the caller frees.
+func ExecKeep(exec *model.Exec, keep int, in ...*tensors.Tensor) ([]float32, []*tensors.Tensor, error) {
+	args := make([]any, len(in))
+	for i, t := range in {
+		args[i] = t
+	}
+	out, err := exec.Exec(args...)
+	for _, t := range in {
+		t.FinalizeAll()
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if keep < 0 || keep > len(out) {
+		for _, t := range out {
+			t.FinalizeAll()
+		}
+		return nil, nil, fmt.Errorf("train: keep %d of %d outputs", keep, len(out))
+	}
+	n := len(out) - keep
+	v := make([]float32, n)
+	for k, t := range out[:n] {
+		v[k] = tensors.ToScalar[float32](t)
+		t.FinalizeAll()
+	}
+	return v, out[n:], nil
+}

@@ -1,6 +1,10 @@
-// Package train runs irgen's training loops: steps grouped in epochs, a
-// progress line with rate and ETA, periodic checkpoints, and a clean stop
-// on interrupt that the next run resumes from.
+// Package train is the one training skeleton of irgen's models (tokenizer,
+// decoder, IRT, MRL): Budget sizes a run in steps, Batches orders the
+// images of each epoch, Loop drives the steps with validation, early stop
+// and a progress line with rate and ETA, and Run records the run in the
+// model's directory — State, resume, settings check, checkpoints, best
+// weights — so that an interrupted run continues where it stopped. A
+// model supplies its step.
 package train
 
 import (

@@ -18,9 +18,10 @@ type State[C any] struct {
 }
 
 // Finished reports whether the run is over: every step done, or stopped
-// early by validation.
+// early by validation. A run of no steps (IRT_O: IRT without fine-tuning)
+// is over once its state is recorded.
 func (s State[C]) Finished() bool {
-	return s.Steps > 0 && (s.Done >= s.Steps || s.Best.Stopped > 0)
+	return s.Done >= s.Steps || s.Best.Stopped > 0
 }
 
 // ReadState reads the State saved as JSON at path.

@@ -45,11 +45,7 @@ func BenchmarkInsert(b *testing.B) {
 
 func BenchmarkAllowed(b *testing.B) {
 	tr := randomTrie(b, 4, 256, 1_000_000, 2)
-	var some semid.ID
-	for id := range tr.All() {
-		some = id.Clone()
-		break
-	}
+	some := firstID(tr)
 	dst := make([]int32, 0, 256)
 	for d := range 4 {
 		b.Run(fmt.Sprintf("depth=%d", d), func(b *testing.B) {

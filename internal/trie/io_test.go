@@ -12,6 +12,10 @@ import (
 	"github.com/irgen/irgen/internal/semid"
 )
 
+// headerSize is the size of the file's header: magic, version, M, L, the
+// number of IDs and of items.
+const headerSize = 8 + 4 + 4 + 4 + 8 + 8
+
 // equal reports whether a and b hold the same IDs with the same items in
 // the same order.
 func equal(a, b *Trie) bool {
@@ -30,6 +34,17 @@ func equal(a, b *Trie) bool {
 		rb = append(rb, rec{id.String(), slices.Clone(items)})
 	}
 	return slices.EqualFunc(ra, rb, func(x, y rec) bool { return x.id == y.id && slices.Equal(x.items, y.items) })
+}
+
+// smallTrie returns the trie that TestOldLayout lays out by hand: M=2,
+// L=8, ID 1-2 with items 0 and 3, ID 5-0 with item 1.
+func smallTrie(tb testing.TB) *Trie {
+	tb.Helper()
+	tr := mustNew(tb, 2, 8)
+	mustInsert(tb, tr, semid.ID{1, 2}, 0)
+	mustInsert(tb, tr, semid.ID{1, 2}, 3)
+	mustInsert(tb, tr, semid.ID{5, 0}, 1)
+	return tr
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -80,11 +95,36 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestOldLayout reads a file laid out by hand as trie wrote it before
+// store.Format, and checks that WriteTo writes the same bytes.
+func TestOldLayout(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString("IRGENTRI")
+	binary.Write(&b, binary.LittleEndian, [3]uint32{1, 2, 8}) // version, M, L
+	binary.Write(&b, binary.LittleEndian, [2]uint64{2, 3})    // IDs, items
+	binary.Write(&b, binary.LittleEndian, [2]uint16{1, 2})    // ID 1-2
+	binary.Write(&b, binary.LittleEndian, [3]uint32{2, 0, 3}) // its items
+	binary.Write(&b, binary.LittleEndian, [2]uint16{5, 0})    // ID 5-0
+	binary.Write(&b, binary.LittleEndian, [2]uint32{1, 1})    // its item
+	binary.Write(&b, binary.LittleEndian, crc32.ChecksumIEEE(b.Bytes()))
+	old := b.Bytes()
+
+	var got Trie
+	if n, err := got.ReadFrom(bytes.NewReader(old)); err != nil || n != int64(len(old)) {
+		t.Fatalf("ReadFrom(old layout) = %d, %v; want %d, nil", n, err, len(old))
+	}
+	want := smallTrie(t)
+	if !equal(&got, want) {
+		t.Errorf("read a trie other than the one laid out")
+	}
+	var out bytes.Buffer
+	if n, err := got.WriteTo(&out); err != nil || n != int64(len(old)) || !bytes.Equal(out.Bytes(), old) {
+		t.Errorf("WriteTo = %d, %v, %x; want the old layout %x", n, err, out.Bytes(), old)
+	}
+}
+
 func TestReadFromRejects(t *testing.T) {
-	tr := mustNew(t, 2, 8)
-	mustInsert(t, tr, semid.ID{1, 2}, 0)
-	mustInsert(t, tr, semid.ID{1, 2}, 3)
-	mustInsert(t, tr, semid.ID{5, 0}, 1)
+	tr := smallTrie(t)
 	blob, err := tr.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -94,9 +134,7 @@ func TestReadFromRejects(t *testing.T) {
 	const rec1 = rec0 + 4 + 4 + 8
 	// fix recomputes the checksum so that only the edit is wrong.
 	fix := func(b []byte) []byte {
-		r := &reader{r: bytes.NewReader(b[:len(b)-4]), crc: crc32.NewIEEE()}
-		r.read(make([]byte, len(b)-4))
-		binary.LittleEndian.PutUint32(b[len(b)-4:], r.crc.Sum32())
+		binary.LittleEndian.PutUint32(b[len(b)-4:], crc32.ChecksumIEEE(b[:len(b)-4]))
 		return b
 	}
 	edit := func(f func(b []byte)) []byte {
@@ -146,17 +184,14 @@ func TestReadFromRejects(t *testing.T) {
 }
 
 func FuzzUnmarshalBinary(f *testing.F) {
-	tr := mustNew(f, 2, 8)
-	mustInsert(f, tr, semid.ID{1, 2}, 0)
-	mustInsert(f, tr, semid.ID{1, 2}, 3)
-	mustInsert(f, tr, semid.ID{5, 0}, 1)
+	tr := smallTrie(f)
 	blob, err := tr.MarshalBinary()
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(blob)
 	f.Add(blob[:headerSize])
-	f.Add([]byte(magic))
+	f.Add([]byte("IRGENTRI"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var tr Trie
 		if err := tr.UnmarshalBinary(data); err != nil {

@@ -286,11 +286,7 @@ func check(t *testing.T, tr *Trie, md *model) {
 
 func TestLookupAllocs(t *testing.T) {
 	tr := randomTrie(t, 4, 256, 20000, 1)
-	var some semid.ID
-	for id := range tr.All() {
-		some = id.Clone()
-		break
-	}
+	some := firstID(tr)
 	dst := make([]int32, 0, 256)
 	mask := make([]bool, 256)
 	items := make([]int, 0, 8)
@@ -320,6 +316,14 @@ func randomTrie(t testing.TB, m, l, n int, seed uint64) *Trie {
 		mustInsert(t, tr, randID(rng, m, l), i)
 	}
 	return tr
+}
+
+// firstID returns a copy of the first ID that tr.All yields.
+func firstID(tr *Trie) semid.ID {
+	for id := range tr.All() {
+		return id.Clone()
+	}
+	return nil
 }
 
 // TestConcurrentReads runs readers in parallel; run with -race.

@@ -254,45 +254,27 @@ func TestZeroAllocs(t *testing.T) {
 
 var benchSink float32
 
-func BenchmarkDot(b *testing.B) {
-	r := rand.New(rand.NewPCG(1, 1))
-	for _, n := range []int{32, 64, 128, 768} {
-		x, y := randVec(r, n), randVec(r, n)
-		b.Run(fmt.Sprintf("d=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(8 * n))
-			for b.Loop() {
-				benchSink += Dot(x, y)
-			}
-		})
-		b.Run(fmt.Sprintf("d=%d/generic", n), func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(8 * n))
-			for b.Loop() {
-				benchSink += dotGeneric(x, y)
-			}
-		})
-	}
-}
+func BenchmarkDot(b *testing.B) { benchPair(b, Dot, dotGeneric) }
 
-func BenchmarkSquaredL2(b *testing.B) {
+func BenchmarkSquaredL2(b *testing.B) { benchPair(b, SquaredL2, squaredL2Generic) }
+
+// benchPair runs a two-vector kernel and its generic twin over sizes.
+func benchPair(b *testing.B, kernel, generic func(x, y []float32) float32) {
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, n := range []int{32, 64, 128, 768} {
 		x, y := randVec(r, n), randVec(r, n)
-		b.Run(fmt.Sprintf("d=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(8 * n))
-			for b.Loop() {
-				benchSink += SquaredL2(x, y)
-			}
-		})
-		b.Run(fmt.Sprintf("d=%d/generic", n), func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(8 * n))
-			for b.Loop() {
-				benchSink += squaredL2Generic(x, y)
-			}
-		})
+		for _, v := range []struct {
+			suffix string
+			f      func(x, y []float32) float32
+		}{{"", kernel}, {"/generic", generic}} {
+			b.Run(fmt.Sprintf("d=%d%s", n, v.suffix), func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(8 * n))
+				for b.Loop() {
+					benchSink += v.f(x, y)
+				}
+			})
+		}
 	}
 }
 

@@ -7,15 +7,42 @@ import (
 
 // convert reads the encoder under prefix and lays it out canonically.
 func convert(f *stFile, lay *layout, p string) (*ViT, error) {
-	pw, err := f.read(p + lay.patch.w)
+	a, pw, pos, err := readArch(f, lay, p)
 	if err != nil {
 		return nil, err
 	}
+	d := a.Dim
+	c := converter{f: f, params: make(map[string]Tensor)}
+	c.embeddings(&a, lay, p, pw, pos)
+	for i := range a.Depth {
+		c.block(i, fmt.Sprintf("%s%s%d.", p, lay.blockPrefix, i), lay, d, a.MLPDim)
+	}
+	c.vector(ParamFinalNormGain, p+lay.final.w, d)
+	c.vector(ParamFinalNormBias, p+lay.final.b, d)
+	if lay.format == FormatCLIP {
+		if err := c.projection(&a, p); err != nil {
+			return nil, err
+		}
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	return &ViT{Arch: a, Params: c.params}, nil
+}
+
+// readArch infers the architecture of the encoder under prefix p from the
+// shapes of its tensors, and returns it with the patch-embedding weight
+// and the position embedding it read.
+func readArch(f *stFile, lay *layout, p string) (a Arch, pw, pos Tensor, err error) {
+	pw, err = f.read(p + lay.patch.w)
+	if err != nil {
+		return Arch{}, Tensor{}, Tensor{}, err
+	}
 	if len(pw.Shape) != 4 || pw.Shape[2] != pw.Shape[3] || pw.Len() == 0 {
-		return nil, fmt.Errorf("%w: tensor %q has shape %v, want [D, C, P, P] with square non-empty patches",
+		return Arch{}, Tensor{}, Tensor{}, fmt.Errorf("%w: tensor %q has shape %v, want [D, C, P, P] with square non-empty patches",
 			ErrShape, p+lay.patch.w, pw.Shape)
 	}
-	a := Arch{
+	a = Arch{
 		Dim:        pw.Shape[0],
 		Channels:   pw.Shape[1],
 		Patch:      pw.Shape[2],
@@ -26,9 +53,9 @@ func convert(f *stFile, lay *layout, p string) (*ViT, error) {
 	a.Heads = guessHeads(a.Dim)
 	d := a.Dim
 
-	pos, err := f.read(p + lay.pos)
+	pos, err = f.read(p + lay.pos)
 	if err != nil {
-		return nil, err
+		return Arch{}, Tensor{}, Tensor{}, err
 	}
 	rows, ok := posRows(pos.Shape, lay.lead, d)
 	if !ok {
@@ -36,27 +63,33 @@ func convert(f *stFile, lay *layout, p string) (*ViT, error) {
 		if lay.lead {
 			want = "[1, 1+N, D]"
 		}
-		return nil, fmt.Errorf("%w: tensor %q has shape %v, want %s with D=%d", ErrShape, p+lay.pos, pos.Shape, want, d)
+		return Arch{}, Tensor{}, Tensor{}, fmt.Errorf("%w: tensor %q has shape %v, want %s with D=%d", ErrShape, p+lay.pos, pos.Shape, want, d)
 	}
 	a.NumPatches = rows - 1
 
 	a.Depth = depth(f, p+lay.blockPrefix)
 	if a.Depth == 0 {
-		return nil, fmt.Errorf("%w: no transformer blocks named %q", ErrMissing, p+lay.blockPrefix+"0.*")
+		return Arch{}, Tensor{}, Tensor{}, fmt.Errorf("%w: no transformer blocks named %q", ErrMissing, p+lay.blockPrefix+"0.*")
 	}
 	fc1 := p + lay.blockPrefix + "0." + lay.fc1.w
 	info, ok := f.tensors[fc1]
 	if !ok {
-		return nil, fmt.Errorf("%w %q", ErrMissing, fc1)
+		return Arch{}, Tensor{}, Tensor{}, fmt.Errorf("%w %q", ErrMissing, fc1)
 	}
 	if len(info.Shape) != 2 || info.Shape[1] != uint64(d) || info.Shape[0] == 0 {
-		return nil, fmt.Errorf("%w: tensor %q has shape %v, want [H, %d]", ErrShape, fc1, info.Shape, d)
+		return Arch{}, Tensor{}, Tensor{}, fmt.Errorf("%w: tensor %q has shape %v, want [H, %d]", ErrShape, fc1, info.Shape, d)
 	}
 	a.MLPDim = int(info.Shape[0]) // bounded by the file size, checked in openST
+	return a, pw, pos, nil
+}
 
-	c := converter{f: f, params: make(map[string]Tensor)}
+// embeddings stores the patch embedding pw, the class token, the position
+// embedding pos and, when the file has one, the layer norm before the
+// blocks (setting a.PreNorm).
+func (c *converter) embeddings(a *Arch, lay *layout, p string, pw, pos Tensor) {
+	d := a.Dim
 	c.params[ParamPatchKernel] = Tensor{Shape: []int{a.Patch, a.Patch, a.Channels, d}, Data: patchKernel(pw.Data, d, a.Channels, a.Patch)}
-	if f.has(p + lay.patch.b) {
+	if c.f.has(p + lay.patch.b) {
 		c.vector(ParamPatchBias, p+lay.patch.b, d)
 	} else {
 		c.params[ParamPatchBias] = Tensor{Shape: []int{d}, Data: make([]float32, d)}
@@ -68,47 +101,48 @@ func convert(f *stFile, lay *layout, p string) (*ViT, error) {
 	if t := c.read(p+lay.cls, clsShape...); c.err == nil {
 		c.params[ParamCLS] = Tensor{Shape: []int{d}, Data: t.Data}
 	}
-	c.params[ParamPos] = Tensor{Shape: []int{rows, d}, Data: pos.Data}
-	if lay.preNorm.w != "" && f.has(p+lay.preNorm.w) {
+	c.params[ParamPos] = Tensor{Shape: []int{a.NumPatches + 1, d}, Data: pos.Data}
+	if lay.preNorm.w != "" && c.f.has(p+lay.preNorm.w) {
 		a.PreNorm = true
 		c.vector(ParamPreNormGain, p+lay.preNorm.w, d)
 		c.vector(ParamPreNormBias, p+lay.preNorm.b, d)
 	}
-	for i := range a.Depth {
-		b := fmt.Sprintf("%s%s%d.", p, lay.blockPrefix, i)
-		c.vector(BlockParam(i, BlockLN1Gain), b+lay.ln1.w, d)
-		c.vector(BlockParam(i, BlockLN1Bias), b+lay.ln1.b, d)
-		if lay.qkv.w != "" {
-			c.linear(BlockParam(i, BlockQKVKernel), BlockParam(i, BlockQKVBias), b, lay.qkv, d, 3*d)
-		} else {
-			c.qkv(i, b, lay, d)
-		}
-		c.linear(BlockParam(i, BlockOutKernel), BlockParam(i, BlockOutBias), b, lay.out, d, d)
-		c.vector(BlockParam(i, BlockLN2Gain), b+lay.ln2.w, d)
-		c.vector(BlockParam(i, BlockLN2Bias), b+lay.ln2.b, d)
-		c.linear(BlockParam(i, BlockFC1Kernel), BlockParam(i, BlockFC1Bias), b, lay.fc1, d, a.MLPDim)
-		c.linear(BlockParam(i, BlockFC2Kernel), BlockParam(i, BlockFC2Bias), b, lay.fc2, a.MLPDim, d)
+}
+
+// block stores transformer block i, whose tensors are named with prefix b.
+func (c *converter) block(i int, b string, lay *layout, d, mlpDim int) {
+	c.vector(BlockParam(i, BlockLN1Gain), b+lay.ln1.w, d)
+	c.vector(BlockParam(i, BlockLN1Bias), b+lay.ln1.b, d)
+	if lay.qkv.w != "" {
+		c.linear(BlockParam(i, BlockQKVKernel), BlockParam(i, BlockQKVBias), b, lay.qkv, d, 3*d)
+	} else {
+		c.qkv(i, b, lay, d)
 	}
-	c.vector(ParamFinalNormGain, p+lay.final.w, d)
-	c.vector(ParamFinalNormBias, p+lay.final.b, d)
-	if lay.format == FormatCLIP {
-		// CLIPModel and CLIPVisionModelWithProjection keep the projection
-		// into the joint space beside vision_model.
-		name := strings.TrimSuffix(p, "vision_model.") + "visual_projection.weight"
-		if info, ok := f.tensors[name]; ok && c.err == nil {
-			if len(info.Shape) != 2 || info.Shape[0] == 0 {
-				return nil, fmt.Errorf("%w: tensor %q has shape %v, want [E, %d]", ErrShape, name, info.Shape, d)
-			}
-			a.ProjDim = int(info.Shape[0])
-			if t := c.read(name, a.ProjDim, d); c.err == nil {
-				c.params[ParamProjKernel] = Tensor{Shape: []int{d, a.ProjDim}, Data: transpose(t.Data, a.ProjDim, d)}
-			}
-		}
+	c.linear(BlockParam(i, BlockOutKernel), BlockParam(i, BlockOutBias), b, lay.out, d, d)
+	c.vector(BlockParam(i, BlockLN2Gain), b+lay.ln2.w, d)
+	c.vector(BlockParam(i, BlockLN2Bias), b+lay.ln2.b, d)
+	c.linear(BlockParam(i, BlockFC1Kernel), BlockParam(i, BlockFC1Bias), b, lay.fc1, d, mlpDim)
+	c.linear(BlockParam(i, BlockFC2Kernel), BlockParam(i, BlockFC2Bias), b, lay.fc2, mlpDim, d)
+}
+
+// projection stores CLIP's projection into the joint space, which
+// CLIPModel and CLIPVisionModelWithProjection keep beside vision_model,
+// when the file has one (setting a.ProjDim).
+func (c *converter) projection(a *Arch, p string) error {
+	d := a.Dim
+	name := strings.TrimSuffix(p, "vision_model.") + "visual_projection.weight"
+	info, ok := c.f.tensors[name]
+	if !ok || c.err != nil {
+		return nil
 	}
-	if c.err != nil {
-		return nil, c.err
+	if len(info.Shape) != 2 || info.Shape[0] == 0 {
+		return fmt.Errorf("%w: tensor %q has shape %v, want [E, %d]", ErrShape, name, info.Shape, d)
 	}
-	return &ViT{Arch: a, Params: c.params}, nil
+	a.ProjDim = int(info.Shape[0])
+	if t := c.read(name, a.ProjDim, d); c.err == nil {
+		c.params[ParamProjKernel] = Tensor{Shape: []int{d, a.ProjDim}, Data: transpose(t.Data, a.ProjDim, d)}
+	}
+	return nil
 }
 
 // posRows checks a position-embedding shape and returns its row count 1+N.

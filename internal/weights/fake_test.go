@@ -139,6 +139,39 @@ func (f *fake) linear(kernel, bias, src string, in, out int) {
 	f.vec(bias, src+".bias", out)
 }
 
+// norm adds a layer norm src (weight and bias [D]) and expects them
+// unchanged as gain and bias.
+func (f *fake) norm(gain, bias, src string) {
+	f.vec(gain, src+".weight", fD)
+	f.vec(bias, src+".bias", fD)
+}
+
+// blockNames names the tensors of an encoder block in a checkpoint
+// format, relative to the block's prefix: two layer norms, the attention
+// input (one fused Linear qkv, or separate q, k and v where qkv is ""),
+// its output Linear and the two MLP Linears.
+type blockNames struct {
+	ln1, ln2, qkv, q, k, v, out, fc1, fc2 string
+}
+
+// blocks adds fDepth encoder blocks under layer+"<i>." named by n, and
+// expects their parameters.
+func (f *fake) blocks(layer string, n blockNames) {
+	for i := range fDepth {
+		b := fmt.Sprintf("%s%d.", layer, i)
+		f.norm(BlockParam(i, BlockLN1Gain), BlockParam(i, BlockLN1Bias), b+n.ln1)
+		if n.qkv != "" {
+			f.linear(BlockParam(i, BlockQKVKernel), BlockParam(i, BlockQKVBias), b+n.qkv, fD, 3*fD)
+		} else {
+			f.qkv(i, b+n.q, b+n.k, b+n.v)
+		}
+		f.linear(BlockParam(i, BlockOutKernel), BlockParam(i, BlockOutBias), b+n.out, fD, fD)
+		f.norm(BlockParam(i, BlockLN2Gain), BlockParam(i, BlockLN2Bias), b+n.ln2)
+		f.linear(BlockParam(i, BlockFC1Kernel), BlockParam(i, BlockFC1Bias), b+n.fc1, fD, fH)
+		f.linear(BlockParam(i, BlockFC2Kernel), BlockParam(i, BlockFC2Bias), b+n.fc2, fH, fD)
+	}
+}
+
 // qkv adds separate q, k, v Linears [D, D] and expects the fused kernel.
 func (f *fake) qkv(i int, q, k, v string) {
 	var ws [3][]float32
@@ -208,21 +241,11 @@ func fakeCLIP(outer string, full bool) *fake {
 	f.vec(ParamCLS, p+"embeddings.class_embedding", fD)
 	f.expect(ParamPos, f.add(p+"embeddings.position_embedding.weight", 1+fN, fD), 1+fN, fD)
 	f.tensors = append(f.tensors, stTensor{name: p + "embeddings.position_ids", dtype: "I64", shape: []int{1, 1 + fN}, data: make([]float32, 1+fN)})
-	f.vec(ParamPreNormGain, p+"pre_layrnorm.weight", fD)
-	f.vec(ParamPreNormBias, p+"pre_layrnorm.bias", fD)
-	for i := range fDepth {
-		b := fmt.Sprintf("%sencoder.layers.%d.", p, i)
-		f.vec(BlockParam(i, BlockLN1Gain), b+"layer_norm1.weight", fD)
-		f.vec(BlockParam(i, BlockLN1Bias), b+"layer_norm1.bias", fD)
-		f.qkv(i, b+"self_attn.q_proj", b+"self_attn.k_proj", b+"self_attn.v_proj")
-		f.linear(BlockParam(i, BlockOutKernel), BlockParam(i, BlockOutBias), b+"self_attn.out_proj", fD, fD)
-		f.vec(BlockParam(i, BlockLN2Gain), b+"layer_norm2.weight", fD)
-		f.vec(BlockParam(i, BlockLN2Bias), b+"layer_norm2.bias", fD)
-		f.linear(BlockParam(i, BlockFC1Kernel), BlockParam(i, BlockFC1Bias), b+"mlp.fc1", fD, fH)
-		f.linear(BlockParam(i, BlockFC2Kernel), BlockParam(i, BlockFC2Bias), b+"mlp.fc2", fH, fD)
-	}
-	f.vec(ParamFinalNormGain, p+"post_layernorm.weight", fD)
-	f.vec(ParamFinalNormBias, p+"post_layernorm.bias", fD)
+	f.norm(ParamPreNormGain, ParamPreNormBias, p+"pre_layrnorm")
+	f.blocks(p+"encoder.layers.", blockNames{ln1: "layer_norm1", ln2: "layer_norm2",
+		q: "self_attn.q_proj", k: "self_attn.k_proj", v: "self_attn.v_proj", out: "self_attn.out_proj",
+		fc1: "mlp.fc1", fc2: "mlp.fc2"})
+	f.norm(ParamFinalNormGain, ParamFinalNormBias, p+"post_layernorm")
 	if full {
 		w := f.add(outer+"visual_projection.weight", fE, fD)
 		f.expect(ParamProjKernel, refTranspose(w, fE, fD), fD, fE)
@@ -239,19 +262,9 @@ func fakeTimm(p string) *fake {
 	f.expect(ParamPos, f.add(p+"pos_embed", 1, 1+fN, fD), 1+fN, fD)
 	f.patch(p + "patch_embed.proj.weight")
 	f.vec(ParamPatchBias, p+"patch_embed.proj.bias", fD)
-	for i := range fDepth {
-		b := fmt.Sprintf("%sblocks.%d.", p, i)
-		f.vec(BlockParam(i, BlockLN1Gain), b+"norm1.weight", fD)
-		f.vec(BlockParam(i, BlockLN1Bias), b+"norm1.bias", fD)
-		f.linear(BlockParam(i, BlockQKVKernel), BlockParam(i, BlockQKVBias), b+"attn.qkv", fD, 3*fD)
-		f.linear(BlockParam(i, BlockOutKernel), BlockParam(i, BlockOutBias), b+"attn.proj", fD, fD)
-		f.vec(BlockParam(i, BlockLN2Gain), b+"norm2.weight", fD)
-		f.vec(BlockParam(i, BlockLN2Bias), b+"norm2.bias", fD)
-		f.linear(BlockParam(i, BlockFC1Kernel), BlockParam(i, BlockFC1Bias), b+"mlp.fc1", fD, fH)
-		f.linear(BlockParam(i, BlockFC2Kernel), BlockParam(i, BlockFC2Bias), b+"mlp.fc2", fH, fD)
-	}
-	f.vec(ParamFinalNormGain, p+"norm.weight", fD)
-	f.vec(ParamFinalNormBias, p+"norm.bias", fD)
+	f.blocks(p+"blocks.", blockNames{ln1: "norm1", ln2: "norm2",
+		qkv: "attn.qkv", out: "attn.proj", fc1: "mlp.fc1", fc2: "mlp.fc2"})
+	f.norm(ParamFinalNormGain, ParamFinalNormBias, p+"norm")
 	f.add(p+"head.weight", 5, fD)
 	f.add(p+"head.bias", 5)
 	return f
@@ -265,20 +278,10 @@ func fakeHFViT(p string) *fake {
 	f.expect(ParamPos, f.add(p+"embeddings.position_embeddings", 1, 1+fN, fD), 1+fN, fD)
 	f.patch(p + "embeddings.patch_embeddings.projection.weight")
 	f.vec(ParamPatchBias, p+"embeddings.patch_embeddings.projection.bias", fD)
-	for i := range fDepth {
-		b := fmt.Sprintf("%sencoder.layer.%d.", p, i)
-		f.vec(BlockParam(i, BlockLN1Gain), b+"layernorm_before.weight", fD)
-		f.vec(BlockParam(i, BlockLN1Bias), b+"layernorm_before.bias", fD)
-		a := b + "attention.attention."
-		f.qkv(i, a+"query", a+"key", a+"value")
-		f.linear(BlockParam(i, BlockOutKernel), BlockParam(i, BlockOutBias), b+"attention.output.dense", fD, fD)
-		f.vec(BlockParam(i, BlockLN2Gain), b+"layernorm_after.weight", fD)
-		f.vec(BlockParam(i, BlockLN2Bias), b+"layernorm_after.bias", fD)
-		f.linear(BlockParam(i, BlockFC1Kernel), BlockParam(i, BlockFC1Bias), b+"intermediate.dense", fD, fH)
-		f.linear(BlockParam(i, BlockFC2Kernel), BlockParam(i, BlockFC2Bias), b+"output.dense", fH, fD)
-	}
-	f.vec(ParamFinalNormGain, p+"layernorm.weight", fD)
-	f.vec(ParamFinalNormBias, p+"layernorm.bias", fD)
+	f.blocks(p+"encoder.layer.", blockNames{ln1: "layernorm_before", ln2: "layernorm_after",
+		q: "attention.attention.query", k: "attention.attention.key", v: "attention.attention.value",
+		out: "attention.output.dense", fc1: "intermediate.dense", fc2: "output.dense"})
+	f.norm(ParamFinalNormGain, ParamFinalNormBias, p+"layernorm")
 	f.add(p+"pooler.dense.weight", fD, fD)
 	if p != "" {
 		f.add("classifier.weight", 5, fD)

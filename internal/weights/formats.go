@@ -3,6 +3,9 @@ package weights
 // linear names a weight/bias pair relative to the model (or block) prefix.
 type linear struct{ w, b string }
 
+// wb is the linear of the pair name.weight, name.bias.
+func wb(name string) linear { return linear{name + ".weight", name + ".bias"} }
+
 // layout describes one naming convention. Names are relative to the model
 // prefix (for instance "vision_model." or "vit."); block names are
 // relative to blockPrefix + "{i}.".
@@ -58,21 +61,21 @@ var layouts = []*layout{
 		format:     FormatCLIP,
 		activation: ActQuickGELU,
 		eps:        1e-5,
-		patch:      linear{"embeddings.patch_embedding.weight", "embeddings.patch_embedding.bias"},
+		patch:      wb("embeddings.patch_embedding"),
 		cls:        "embeddings.class_embedding",
 		pos:        "embeddings.position_embedding.weight",
-		preNorm:    linear{"pre_layrnorm.weight", "pre_layrnorm.bias"},
-		final:      linear{"post_layernorm.weight", "post_layernorm.bias"},
+		preNorm:    wb("pre_layrnorm"),
+		final:      wb("post_layernorm"),
 
 		blockPrefix: "encoder.layers.",
-		ln1:         linear{"layer_norm1.weight", "layer_norm1.bias"},
-		ln2:         linear{"layer_norm2.weight", "layer_norm2.bias"},
-		q:           linear{"self_attn.q_proj.weight", "self_attn.q_proj.bias"},
-		k:           linear{"self_attn.k_proj.weight", "self_attn.k_proj.bias"},
-		v:           linear{"self_attn.v_proj.weight", "self_attn.v_proj.bias"},
-		out:         linear{"self_attn.out_proj.weight", "self_attn.out_proj.bias"},
-		fc1:         linear{"mlp.fc1.weight", "mlp.fc1.bias"},
-		fc2:         linear{"mlp.fc2.weight", "mlp.fc2.bias"},
+		ln1:         wb("layer_norm1"),
+		ln2:         wb("layer_norm2"),
+		q:           wb("self_attn.q_proj"),
+		k:           wb("self_attn.k_proj"),
+		v:           wb("self_attn.v_proj"),
+		out:         wb("self_attn.out_proj"),
+		fc1:         wb("mlp.fc1"),
+		fc2:         wb("mlp.fc2"),
 
 		ignore: []string{"embeddings.position_ids"},
 	},
@@ -80,20 +83,20 @@ var layouts = []*layout{
 		format:     FormatTimm,
 		activation: ActGELU,
 		eps:        1e-6,
-		patch:      linear{"patch_embed.proj.weight", "patch_embed.proj.bias"},
+		patch:      wb("patch_embed.proj"),
 		cls:        "cls_token",
 		pos:        "pos_embed",
 		lead:       true,
-		preNorm:    linear{"norm_pre.weight", "norm_pre.bias"}, // timm's CLIP ports
-		final:      linear{"norm.weight", "norm.bias"},
+		preNorm:    wb("norm_pre"), // timm's CLIP ports
+		final:      wb("norm"),
 
 		blockPrefix: "blocks.",
-		ln1:         linear{"norm1.weight", "norm1.bias"},
-		ln2:         linear{"norm2.weight", "norm2.bias"},
-		qkv:         linear{"attn.qkv.weight", "attn.qkv.bias"},
-		out:         linear{"attn.proj.weight", "attn.proj.bias"},
-		fc1:         linear{"mlp.fc1.weight", "mlp.fc1.bias"},
-		fc2:         linear{"mlp.fc2.weight", "mlp.fc2.bias"},
+		ln1:         wb("norm1"),
+		ln2:         wb("norm2"),
+		qkv:         wb("attn.qkv"),
+		out:         wb("attn.proj"),
+		fc1:         wb("mlp.fc1"),
+		fc2:         wb("mlp.fc2"),
 
 		ignore:      []string{"head.", "pre_logits."},
 		unsupported: timmOnly,
@@ -102,21 +105,21 @@ var layouts = []*layout{
 		format:     FormatHFViT,
 		activation: ActGELU,
 		eps:        1e-12,
-		patch:      linear{"embeddings.patch_embeddings.projection.weight", "embeddings.patch_embeddings.projection.bias"},
+		patch:      wb("embeddings.patch_embeddings.projection"),
 		cls:        "embeddings.cls_token",
 		pos:        "embeddings.position_embeddings",
 		lead:       true,
-		final:      linear{"layernorm.weight", "layernorm.bias"},
+		final:      wb("layernorm"),
 
 		blockPrefix: "encoder.layer.",
-		ln1:         linear{"layernorm_before.weight", "layernorm_before.bias"},
-		ln2:         linear{"layernorm_after.weight", "layernorm_after.bias"},
-		q:           linear{"attention.attention.query.weight", "attention.attention.query.bias"},
-		k:           linear{"attention.attention.key.weight", "attention.attention.key.bias"},
-		v:           linear{"attention.attention.value.weight", "attention.attention.value.bias"},
-		out:         linear{"attention.output.dense.weight", "attention.output.dense.bias"},
-		fc1:         linear{"intermediate.dense.weight", "intermediate.dense.bias"},
-		fc2:         linear{"output.dense.weight", "output.dense.bias"},
+		ln1:         wb("layernorm_before"),
+		ln2:         wb("layernorm_after"),
+		q:           wb("attention.attention.query"),
+		k:           wb("attention.attention.key"),
+		v:           wb("attention.attention.value"),
+		out:         wb("attention.output.dense"),
+		fc1:         wb("intermediate.dense"),
+		fc2:         wb("output.dense"),
 
 		ignore:      []string{"pooler.", "embeddings.mask_token", "embeddings.position_ids"},
 		unsupported: []unsupported{{"embeddings.distillation_token", distilled}},

@@ -1,0 +1,126 @@
+package mrl
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/irgen/irgen/internal/ckpt"
+	"github.com/irgen/irgen/internal/encoder"
+	"github.com/irgen/irgen/internal/nn"
+	"github.com/irgen/irgen/internal/store"
+)
+
+// Files of the MRL model inside a model directory.
+const (
+	ConfigFile     = "mrl.json"
+	WeightsFile    = "mrl.ckpt"
+	StateFile      = "mrl.state.json"
+	EmbeddingsFile = "mrl.emb"
+	HNSWFile       = "mrl.hnsw"
+)
+
+// Model is an MRL encoder with its weights.
+type Model struct {
+	Config  Config
+	Vars    *model.Store
+	Backend compute.Backend
+	// Batch is the number of images per embedding call; the last call is
+	// padded to it so that the graph compiles once.
+	Batch int
+
+	once  sync.Once
+	embed *model.Exec
+	err   error
+}
+
+// New returns an MRL model whose encoder starts from the variables under
+// EncoderScope of from (the trained tokenizer's, say); with from nil the
+// encoder, like the head, is initialized from seed.
+func New(backend compute.Backend, c Config, from *model.Store, seed int64) (*Model, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	vars := model.NewStore()
+	vars.SetParam(nn.ParamSeed, seed)
+	if from != nil {
+		copied, err := ckpt.CopyVars(from, vars, EncoderScope+"/", "")
+		if err != nil {
+			return nil, fmt.Errorf("mrl: %w", err)
+		}
+		if copied == 0 {
+			return nil, fmt.Errorf("mrl: no encoder variables under %s to start from", EncoderScope)
+		}
+	}
+	return &Model{Config: c, Vars: vars, Backend: backend, Batch: 64}, nil
+}
+
+// files are the model's configuration and weights, at the bundle's root.
+var files = ckpt.Files{Config: ConfigFile, Weights: WeightsFile}
+
+// LoadBundle reads the MRL model recorded in bundle b, checking its files
+// against b's manifest.
+func LoadBundle(backend compute.Backend, b *store.Bundle) (*Model, error) {
+	return ckpt.LoadBundle(files, "mrl", b, build(backend))
+}
+
+// build returns the function that builds a model of a loaded
+// configuration, for package ckpt to load its weights into.
+func build(backend compute.Backend) func(Config) (*Model, *model.Store, error) {
+	return func(c Config) (*Model, *model.Store, error) {
+		m, err := New(backend, c, nil, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		return m, m.Vars, nil
+	}
+}
+
+// Load reads the MRL model saved in dir, whether or not a bundle records
+// it (LoadBundle checks the files).
+func Load(backend compute.Backend, dir string) (*Model, error) {
+	return ckpt.LoadDir(files, "mrl", dir, build(backend))
+}
+
+// LoadConfig reads the configuration saved in dir.
+func LoadConfig(dir string) (Config, error) {
+	var c Config
+	if err := files.ReadConfigDir(dir, &c); err != nil {
+		return c, fmt.Errorf("mrl: %w", err)
+	}
+	return c, c.Validate()
+}
+
+// Save writes the configuration and the weights (optimizer state
+// included, so that training can resume) into dir, atomically.
+func (m *Model) Save(dir string) error {
+	if err := files.Save(dir, m.Config, m.Vars); err != nil {
+		return fmt.Errorf("mrl: %w", err)
+	}
+	return nil
+}
+
+// Embed encodes n images (n × H × W × C, normalized) into n embeddings of
+// Config.Dim values (not normalized).
+func (m *Model) Embed(images []float32, n int) ([]float32, error) {
+	c := m.Config.Encoder
+	size := c.ImageSize * c.ImageSize * c.Channels
+	if n < 0 || len(images) != n*size {
+		return nil, fmt.Errorf("mrl: %d values for %d images of %d", len(images), n, size)
+	}
+	m.once.Do(func() {
+		m.embed, m.err = model.NewExec(m.Backend, m.Vars, func(scope *model.Scope, x *Node) *Node {
+			return Embed(scope, m.Config, x)
+		})
+	})
+	if m.err != nil {
+		return nil, m.err
+	}
+	out, err := encoder.RunBatched(m.embed, c, images, n, m.Batch, m.Config.Dim)
+	if err != nil {
+		return nil, fmt.Errorf("mrl: embed: %w", err)
+	}
+	return out, nil
+}

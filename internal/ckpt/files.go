@@ -1,0 +1,133 @@
+package ckpt
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/irgen/irgen/internal/store"
+)
+
+// Files is a model on disk: its configuration, as JSON, and its weights,
+// a checkpoint of every variable, in one folder of a model bundle. A model
+// in training saves into and resumes from the folder; a trained model,
+// once its files are recorded in the bundle's manifest, loads through the
+// bundle, which checks them against the manifest.
+type Files struct {
+	// Dir is the folder inside the bundle, slash-separated; "" for the
+	// bundle's root.
+	Dir string
+	// Config and Weights are the file names inside Dir.
+	Config, Weights string
+}
+
+// ConfigPath is the bundle-relative path of the configuration.
+func (f Files) ConfigPath() string { return path.Join(f.Dir, f.Config) }
+
+// WeightsPath is the bundle-relative path of the weights.
+func (f Files) WeightsPath() string { return path.Join(f.Dir, f.Weights) }
+
+// Save writes config and the variables of vars (optimizer state included,
+// for resuming) into dir, the model's folder on disk, creating it. Each
+// file is written atomically; the configuration first, so that weights
+// are never newer than a configuration that cannot read them.
+func (f Files) Save(dir string, config any, vars *model.Store) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("ckpt: save: %w", err)
+	}
+	if err := store.WriteJSON(filepath.Join(dir, f.Config), config); err != nil {
+		return err
+	}
+	return store.WriteFileAtomic(filepath.Join(dir, f.Weights), func(w io.Writer) error {
+		return Save(w, vars, nil)
+	})
+}
+
+// ReadConfigDir decodes the configuration saved in dir, the model's folder
+// on disk, into config. A missing file is an error wrapping
+// fs.ErrNotExist.
+func (f Files) ReadConfigDir(dir string, config any) error {
+	return store.ReadJSON(filepath.Join(dir, f.Config), config)
+}
+
+// LoadWeightsDir loads the weights saved in dir, the model's folder on
+// disk, into vars.
+func (f Files) LoadWeightsDir(dir string, vars *model.Store) error {
+	return LoadFile(filepath.Join(dir, f.Weights), vars)
+}
+
+// ReadConfig decodes the configuration recorded in bundle b into config,
+// after checking the file against b's manifest.
+func (f Files) ReadConfig(b *store.Bundle, config any) error {
+	rel := f.ConfigPath()
+	data, err := b.ReadFile(rel)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, config); err != nil {
+		return fmt.Errorf("%s: %w", rel, err)
+	}
+	return nil
+}
+
+// LoadWeights loads the weights recorded in bundle b into vars, after
+// checking the file against b's manifest.
+func (f Files) LoadWeights(b *store.Bundle, vars *model.Store) error {
+	rel := f.WeightsPath()
+	data, err := b.ReadFile(rel)
+	if err != nil {
+		return err
+	}
+	if err := Load(bytes.NewReader(data), vars); err != nil {
+		return fmt.Errorf("%s: %w", rel, err)
+	}
+	return nil
+}
+
+// LoadDir reads the model saved in dir, its folder on disk: the
+// configuration into a C, which build turns into a model M with fresh
+// variables vars, then the weights into vars. Errors reading either file
+// are prefixed with name ("irt: ..."); build's are returned as they are.
+func LoadDir[C, M any](f Files, name, dir string, build func(C) (m M, vars *model.Store, err error)) (M, error) {
+	var c C
+	if err := f.ReadConfigDir(dir, &c); err != nil {
+		var zero M
+		return zero, fmt.Errorf("%s: %w", name, err)
+	}
+	return loadInto(name, c, build, func(vars *model.Store) error { return f.LoadWeightsDir(dir, vars) })
+}
+
+// LoadBundle is LoadDir from bundle b, checking the files against b's
+// manifest.
+func LoadBundle[C, M any](f Files, name string, b *store.Bundle, build func(C) (m M, vars *model.Store, err error)) (M, error) {
+	var c C
+	if err := f.ReadConfig(b, &c); err != nil {
+		var zero M
+		return zero, fmt.Errorf("%s: %w", name, err)
+	}
+	return loadInto(name, c, build, func(vars *model.Store) error { return f.LoadWeights(b, vars) })
+}
+
+func loadInto[C, M any](name string, c C, build func(C) (M, *model.Store, error), load func(*model.Store) error) (M, error) {
+	var zero M
+	m, vars, err := build(c)
+	if err != nil {
+		return zero, err
+	}
+	if err := load(vars); err != nil {
+		return zero, fmt.Errorf("%s: %w", name, err)
+	}
+	return m, nil
+}
+
+// SaveFile writes every variable of vars to the file at path, atomically.
+func SaveFile(path string, vars *model.Store) error {
+	return store.WriteFileAtomic(path, func(w io.Writer) error {
+		return Save(w, vars, nil)
+	})
+}
