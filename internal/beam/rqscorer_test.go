@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/irgen/irgen/internal/rq"
 	"github.com/irgen/irgen/internal/semid"
 	"github.com/irgen/irgen/internal/trie"

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/irgen/irgen/internal/engine"
 	"github.com/irgen/irgen/internal/gallery"
 )

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/gomlx/gomlx/ml/model"
+
 	"github.com/irgen/irgen/internal/store"
 )
 

@@ -6,8 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/gomlx/compute"
+
 	"github.com/irgen/irgen/internal/backend"
 	"github.com/irgen/irgen/internal/config"
 	"github.com/irgen/irgen/internal/dataset"
@@ -143,3 +145,24 @@ func reopenData(b *store.Bundle) (*dataset.Dataset, dataInfo, error) {
 
 // backendName is the backend configuration in use, for reports.
 func backendName() string { return config.Backend() }
+
+// recordOwn records files a stage wrote in the model's manifest as it is
+// on disk now: another command may have saved it since this one loaded
+// it, and its entries are kept.
+func recordOwn(dir string, files ...string) error {
+	b, err := store.Open(dir)
+	if err != nil {
+		return err
+	}
+	return record(b, files...)
+}
+
+func fmtSecs(s float64) time.Duration {
+	return time.Duration(s * float64(time.Second)).Round(time.Second)
+}
+
+// reportTrained tells stderr that model name is trained, in secs seconds
+// over all runs, this run started at start.
+func reportTrained(name string, secs float64, start time.Time) {
+	fmt.Fprintf(stderr, "irgen: %s trained in %s (this run %s)\n", name, fmtSecs(secs), time.Since(start).Round(time.Second))
+}

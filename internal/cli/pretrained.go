@@ -5,6 +5,7 @@ import (
 
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+
 	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/nn"
 	"github.com/irgen/irgen/internal/weights"

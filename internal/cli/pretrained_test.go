@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/core/tensors"
+
 	"github.com/irgen/irgen/internal/backend"
 	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/tokenizer"

@@ -295,26 +295,5 @@ func dsiIDs(b *store.Bundle, ac dsi.AssignConfig, labels []int32, features []flo
 	return ids, err
 }
 
-// recordOwn records files a stage wrote in the model's manifest as it is
-// on disk now: another command may have saved it since this one loaded
-// it, and its entries are kept.
-func recordOwn(dir string, files ...string) error {
-	b, err := store.Open(dir)
-	if err != nil {
-		return err
-	}
-	return record(b, files...)
-}
-
-func fmtSecs(s float64) time.Duration {
-	return time.Duration(s * float64(time.Second)).Round(time.Second)
-}
-
-// reportTrained tells stderr that model name is trained, in secs seconds
-// over all runs, this run started at start.
-func reportTrained(name string, secs float64, start time.Time) {
-	fmt.Fprintf(stderr, "irgen: %s trained in %s (this run %s)\n", name, fmtSecs(secs), time.Since(start).Round(time.Second))
-}
-
 // dsiMethods lists ViT-DSI's methods, zero-shot first.
 var dsiMethods = []engine.Method{dsi.ZeroShot, dsi.FineTuned}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/ml/model"
+
 	"github.com/irgen/irgen/internal/baseline/hnsw"
 	"github.com/irgen/irgen/internal/baseline/mrl"
 	"github.com/irgen/irgen/internal/config"

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/ml/model"
+
 	"github.com/irgen/irgen/internal/ckpt"
 	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/nn"

@@ -8,6 +8,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+
 	"github.com/irgen/irgen/internal/beam"
 	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/trie"

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/core/tensors"
+
 	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/imageproc"

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/gomlx/compute"
+
 	"github.com/irgen/irgen/internal/decoder"
 	"github.com/irgen/irgen/internal/gallery"
 	"github.com/irgen/irgen/internal/imageproc"

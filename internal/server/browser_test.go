@@ -15,8 +15,9 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/irgen/irgen/internal/server"
 	"golang.org/x/image/draw"
+
+	"github.com/irgen/irgen/internal/server"
 )
 
 // chromium is where Debian's chromium package installs the browser.

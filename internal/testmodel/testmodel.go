@@ -24,10 +24,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/irgen/irgen/internal/backend"
 	"github.com/irgen/irgen/internal/cli"
-	"github.com/irgen/irgen/internal/config"
-	"github.com/irgen/irgen/internal/engine"
 	"github.com/irgen/irgen/internal/store"
 )
 
@@ -172,15 +169,12 @@ func usable(root string) bool {
 	if _, err := os.Stat(filepath.Join(root, "done")); err != nil {
 		return false
 	}
-	b, err := store.Open(filepath.Join(root, "model"))
+	dir := filepath.Join(root, "model")
+	b, err := store.Open(dir)
 	if err != nil || b.VerifyAll() != nil {
 		return false
 	}
-	be, err := backend.New(config.Backend())
-	if err != nil {
-		return false
-	}
-	_, err = engine.Open(b, be)
+	_, err = Open(dir)
 	return err == nil
 }
 

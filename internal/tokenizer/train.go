@@ -12,6 +12,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+
 	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/nn"
 	"github.com/irgen/irgen/internal/rq"

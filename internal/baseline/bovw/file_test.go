@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/irgen/irgen/internal/baseline/sift"
 	"github.com/irgen/irgen/internal/store"
 )

@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/gomlx/compute"
+
 	"github.com/irgen/irgen/internal/beam"
 	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/decoder"

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
+
 	"github.com/irgen/irgen/internal/backend"
 	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/decoder"

@@ -30,6 +30,7 @@ import (
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
+
 	"github.com/irgen/irgen/internal/ckpt"
 	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/nn"

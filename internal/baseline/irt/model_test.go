@@ -13,6 +13,7 @@ import (
 
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/imageproc"

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/store"
 )
