@@ -2,8 +2,9 @@ package rq
 
 import (
 	"fmt"
-	"math"
 	"runtime"
+
+	"github.com/irgen/irgen/internal/vec"
 )
 
 // stackDim is the largest Dim whose residual Encode keeps on the stack, so
@@ -20,10 +21,8 @@ func (q *Quantizer) Encode(x []float32, codes []int32) error {
 	if len(x) != q.Dim || len(codes) < q.M {
 		return fmt.Errorf("%w: encode %d values into %d codes, want %d into %d", ErrShape, len(x), len(codes), q.Dim, q.M)
 	}
-	for _, v := range x {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fmt.Errorf("%w: encode input", ErrNotFinite)
-		}
+	if vec.NonFinite(x) >= 0 {
+		return fmt.Errorf("%w: encode input", ErrNotFinite)
 	}
 	var buf [stackDim]float32
 	var r []float32

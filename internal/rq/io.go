@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/irgen/irgen/internal/store"
+	"github.com/irgen/irgen/internal/vec"
 )
 
 // Binary format, a store.Format, little-endian:
@@ -68,10 +68,8 @@ func (q *Quantizer) ReadFrom(r io.Reader) (int64, error) {
 	if _, err := fr.Finish(); err != nil {
 		return fr.N(), err
 	}
-	for _, v := range cb {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fr.N(), fmt.Errorf("%w: codebook value %v", ErrFormat, v)
-		}
+	if i := vec.NonFinite(cb); i >= 0 {
+		return fr.N(), fmt.Errorf("%w: codebook value %v", ErrFormat, cb[i])
 	}
 	nq.Codebooks = cb
 	if err := nq.Init(); err != nil {

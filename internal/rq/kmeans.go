@@ -3,10 +3,11 @@ package rq
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"runtime"
 	"sync"
+
+	"github.com/irgen/irgen/internal/vec"
 )
 
 var (
@@ -96,10 +97,8 @@ func rows(data []float32, dim int) (int, error) {
 	if len(data) == 0 || len(data)%dim != 0 {
 		return 0, fmt.Errorf("%w: %d values is not a positive multiple of dim %d", ErrShape, len(data), dim)
 	}
-	for i, v := range data {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return 0, fmt.Errorf("%w: row %d column %d is %v", ErrNotFinite, i/dim, i%dim, v)
-		}
+	if i := vec.NonFinite(data); i >= 0 {
+		return 0, fmt.Errorf("%w: row %d column %d is %v", ErrNotFinite, i/dim, i%dim, data[i])
 	}
 	return len(data) / dim, nil
 }

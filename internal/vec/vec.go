@@ -36,6 +36,17 @@ func Norm(x []float32) float32 {
 	return float32(math.Sqrt(float64(dot(x, x))))
 }
 
+// NonFinite returns the index of the first NaN or infinite value of x, or
+// -1 when every value is finite.
+func NonFinite(x []float32) int {
+	for i, v := range x {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return i
+		}
+	}
+	return -1
+}
+
 // Normalize scales x in place to unit Euclidean length and returns the length
 // it had. A zero (or non-finite) vector is left unchanged.
 func Normalize(x []float32) float32 {

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/irgen/irgen/internal/baseline/sift"
 	"github.com/irgen/irgen/internal/store"
+	"github.com/irgen/irgen/internal/vec"
 )
 
 // File is the index's file name inside a model bundle.
@@ -121,10 +121,8 @@ func (ix *Index) ReadFrom(r io.Reader) (int64, error) {
 	if err := fr.Err(); err != nil {
 		return fr.N(), err
 	}
-	for _, v := range append(append([]float32(nil), words...), idf...) {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fr.N(), fmt.Errorf("%w: non-finite value", ErrFormat)
-		}
+	if vec.NonFinite(words) >= 0 || vec.NonFinite(idf) >= 0 {
+		return fr.N(), fmt.Errorf("%w: non-finite value", ErrFormat)
 	}
 	out := Index{Config: hdr.Config, IDF: idf, GalleryDigest: hdr.GalleryDigest, Start: make([]int, 1, min(hdr.Images, 1<<20)+1)}
 	var b []byte

@@ -87,10 +87,8 @@ func (ix *Index) checkVec(v []float32) error {
 	if len(v) != ix.dim {
 		return fmt.Errorf("%w: vector has %d values, index %d", knn.ErrDim, len(v), ix.dim)
 	}
-	for i, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return fmt.Errorf("%w: element %d is %v", ErrValue, i, x)
-		}
+	if i := vec.NonFinite(v); i >= 0 {
+		return fmt.Errorf("%w: element %d is %v", ErrValue, i, v[i])
 	}
 	return nil
 }

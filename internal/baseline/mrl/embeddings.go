@@ -11,6 +11,7 @@ import (
 	"math"
 
 	"github.com/irgen/irgen/internal/store"
+	"github.com/irgen/irgen/internal/vec"
 )
 
 // maxEmbValues bounds n × dim on read (4 GiB of float32).
@@ -70,10 +71,8 @@ func (e *Embeddings) check() error {
 	case len(e.Keys) > 255 || len(e.Model) > 255:
 		return fmt.Errorf("%w: digests longer than 255 bytes", ErrFormat)
 	}
-	for i, v := range e.Data {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fmt.Errorf("%w: row %d has a non-finite value", ErrFormat, i/e.Dim)
-		}
+	if i := vec.NonFinite(e.Data); i >= 0 {
+		return fmt.Errorf("%w: row %d has a non-finite value", ErrFormat, i/e.Dim)
 	}
 	return nil
 }

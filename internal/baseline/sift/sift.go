@@ -24,6 +24,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/irgen/irgen/internal/vec"
 )
 
 // DescriptorLen is the length of a descriptor: 4×4 cells × 8 orientations.
@@ -122,10 +124,8 @@ func (im Image) check() error {
 	case len(im.Pix) != im.W*im.H:
 		return fmt.Errorf("%w: %d values for %d×%d", ErrImage, len(im.Pix), im.W, im.H)
 	}
-	for i, v := range im.Pix {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fmt.Errorf("%w: pixel %d is %v", ErrImage, i, v)
-		}
+	if i := vec.NonFinite(im.Pix); i >= 0 {
+		return fmt.Errorf("%w: pixel %d is %v", ErrImage, i, im.Pix[i])
 	}
 	return nil
 }
