@@ -6,7 +6,9 @@
 #   QUICK=1 bench/run.sh        # tiny smoke run (sizes, iterations cut)
 #
 # It installs the peers from Debian when missing (python3-torch,
-# python3-faiss; run with /usr/bin/python3) and ONNX Runtime with
+# python3-faiss; run with /usr/bin/python3) with an optimized BLAS
+# (libopenblas0-pthread: the peers' default, Debian's reference libblas3,
+# made them 16 to 30 times slower, issue #15) and ONNX Runtime with
 # scripts/install-onnxruntime.sh, builds bench/perf, then runs every
 # measurement in its own process (so that each peak RSS is its own):
 #
@@ -22,7 +24,9 @@
 #
 # and writes $OUT/raw.jsonl (one JSON line per measurement), $OUT/bench.json
 # and $OUT/bench.md (bench/report), profiles under $OUT/profiles, and prints
-# the ratio table. Run it on an otherwise idle machine: OpenMP peers slow
+# the ratio table. Each peer's line says which BLAS it loaded (blas,
+# blas_path); the report prints it and gives no ratio against a peer on the
+# reference BLAS. Run it on an otherwise idle machine: OpenMP peers slow
 # down badly when their threads share cores with other work.
 #
 # Knobs (environment): QUICK, OUT, WORK (data files), BACKENDS, ENC
@@ -74,12 +78,28 @@ NCPU=$(nproc)
 log() { local m="$*"; printf '%s bench: %s\n' "$(date +%T)" "${m:0:240}" >&2; }
 
 # --- peers -----------------------------------------------------------------
-if ! $PY -c 'import torch, faiss, numpy' 2>/dev/null; then
-	log "installing python3-torch python3-faiss from Debian"
+# The peers' packages accept any libblas.so.3, and on a fresh machine apt
+# picks Debian's reference BLAS: give them OpenBLAS, which becomes the
+# libblas.so.3 alternative by its priority (unless that was set by hand).
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
+pkgs=()
+$PY -c 'import torch, faiss, numpy' 2>/dev/null || pkgs+=(python3-torch python3-faiss python3-numpy)
+if command -v dpkg-query >/dev/null && ! installed libopenblas0-pthread; then
+	pkgs+=(libopenblas0-pthread)
+fi
+if [ ${#pkgs[@]} -gt 0 ]; then
+	log "installing ${pkgs[*]} from Debian"
 	sudo=""
 	[ "$(id -u)" = 0 ] || sudo=sudo
-	$sudo apt-get install -y python3-torch python3-faiss python3-numpy >&2
+	$sudo apt-get install -y "${pkgs[@]}" >&2
 fi
+LIBBLAS="" # the system's libblas.so.3, for the log and the meta line; the peers report what they loaded
+libblas=/usr/lib/$(uname -m)-linux-gnu/libblas.so.3
+[ -e "$libblas" ] && LIBBLAS=$(readlink -f "$libblas")
+log "libblas.so.3 is ${LIBBLAS:-missing}"
+case $LIBBLAS in
+*/blas/libblas.so*) log "WARNING: that is Debian's reference BLAS: no ratios against the peers (update-alternatives --config libblas.so.3-$(uname -m)-linux-gnu)" ;;
+esac
 
 ORT_LIB=${ONNXRUNTIME_SHARED_LIBRARY_PATH:-$root/third_party/onnxruntime/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1}
 ORT_VERSION=""
@@ -135,8 +155,8 @@ prof() { # prof NAME: -cpuprofile flag for irgen runs when PROFILE=1
 
 load=$(cut -d' ' -f1 /proc/loadavg)
 log "load average $load (want an idle machine)"
-printf '{"bench":"meta","impl":"run.sh","date":"%s","quick":%s,"onnxruntime":"%s","load_avg_start":%s,"go":"%s","threads_list":"%s","nproc":%s,"omp_wait_policy":"%s"}\n' \
-	"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$QUICK" "$ORT_VERSION" "$load" "$(go env GOVERSION)" "$THREADS" "$NCPU" "$OMP_WAIT_POLICY" >>"$RAW"
+printf '{"bench":"meta","impl":"run.sh","date":"%s","quick":%s,"onnxruntime":"%s","load_avg_start":%s,"go":"%s","threads_list":"%s","nproc":%s,"omp_wait_policy":"%s","libblas":"%s"}\n' \
+	"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$QUICK" "$ORT_VERSION" "$load" "$(go env GOVERSION)" "$THREADS" "$NCPU" "$OMP_WAIT_POLICY" "$LIBBLAS" >>"$RAW"
 
 rec "$PERF" -mode versions
 

@@ -13,15 +13,18 @@ pools when the library loads):
          one-query calls, QPS of one batch call and recall@k against
          IndexFlatIP
 
-Prints one JSON line with the process's peak memory. Run with Debian's
-python3-faiss: /usr/bin/python3.
+Prints one JSON line with the process's peak memory and the BLAS library
+it loaded (blas, blas_path, blas_libs: bench/peers/blas.py). Run with
+Debian's python3-faiss: /usr/bin/python3.
 """
 
 import argparse
 import json
 import os
-import resource
 import time
+
+from blas import loaded_blas
+from peak import peak_memory
 
 
 def parse():
@@ -45,15 +48,6 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
-
-
-def peak_memory():
-    rec = {"ru_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                rec["vm_hwm_kb"] = int(line.split()[1])
-    return rec
 
 
 def latency(index, qs, k):
@@ -127,6 +121,7 @@ def main():
                 p["recall"] = recall(ids, truth, ARGS.k)
                 points.append(p)
         rec["points"] = points
+    rec.update(loaded_blas("_swigfaiss"))
     rec.update(peak_memory())
     print(json.dumps(rec, sort_keys=True))
 

@@ -13,16 +13,20 @@ token, final layer norm), and times, on the CPU:
   skeleton  the same matmuls and convolutions alone (bench/perf skeleton)
   matmul    one n x n float32 matmul
 
-Prints one JSON line, with the process's peak memory (ru_maxrss, VmHWM).
+Prints one JSON line, with the process's peak memory (ru_maxrss, VmHWM)
+and the BLAS library it loaded (blas, blas_path, blas_libs: bench/peers/
+blas.py; blas_build: the BLAS_INFO torch was built with).
 Run with Debian's python3-torch: /usr/bin/python3.
 """
 
 import argparse
 import json
 import os
-import resource
 import sys
 import time
+
+from blas import loaded_blas
+from peak import peak_memory
 
 
 def parse():
@@ -120,15 +124,6 @@ class ViT(tnn.Module):
         if self.pre is not None:
             x = self.pre(x)
         return self.norm(self.blocks(x))[:, 0]
-
-
-def peak_memory():
-    rec = {"ru_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                rec["vm_hwm_kb"] = int(line.split()[1])
-    return rec
 
 
 def timed(run):
@@ -243,6 +238,14 @@ def skeleton_bench(info):
     return run
 
 
+def blas_build():
+    """BLAS_INFO of torch's build (generic: the system's libblas.so.3; mkl: linked in)."""
+    for part in torch.__config__.show().replace(",", " ").split():
+        if part.startswith("BLAS_INFO="):
+            return part.split("=", 1)[1]
+    return ""
+
+
 def main():
     rec = {"impl": "torch", "backend": "torch", "torch": torch.__version__, "threads": ARGS.threads,
            "mode": ARGS.mode}
@@ -270,6 +273,7 @@ def main():
         if ARGS.mode == "skeleton":
             rec["part"] = ARGS.part
         times(rec, compile_s, per, ARGS.batch, gflop)
+    rec.update(loaded_blas("libtorch_cpu"), blas_build=blas_build())
     rec.update(peak_memory())
     print(json.dumps(rec, sort_keys=True))
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -77,7 +78,9 @@ type ratio struct {
 	Irgen       float64 `json:"irgen"`
 	Peer        float64 `json:"peer"`
 	PeerName    string  `json:"peer_name"`
-	Ratio       float64 `json:"ratio"` // irgen/peer time (or memory)
+	PeerBLAS    string  `json:"peer_blas,omitempty"`
+	Ratio       float64 `json:"ratio,omitempty"`        // irgen/peer time (or memory)
+	NotCompared string  `json:"not_compared,omitempty"` // why there is no ratio
 	IrgenPeak   float64 `json:"irgen_peak_mib"`
 	PeerPeak    float64 `json:"peer_peak_mib"`
 }
@@ -107,7 +110,10 @@ func (rp *report) addRatio(name, unit string, irgen, peer float64, peerName stri
 	if irgen <= 0 || peer <= 0 {
 		return
 	}
-	r := ratio{Measurement: name, Unit: unit, Irgen: irgen, Peer: peer, PeerName: peerName, Ratio: irgen / peer}
+	r := ratio{Measurement: name, Unit: unit, Irgen: irgen, Peer: peer, PeerName: peerName, PeerBLAS: blasOf(pr), Ratio: irgen / peer}
+	if why := refusal(pr); why != "" {
+		r.Ratio, r.NotCompared = 0, why
+	}
 	if ir != nil {
 		r.IrgenPeak = ir.peakMiB()
 	}
@@ -140,7 +146,7 @@ func main() {
 
 	table := rp.ratioTable()
 	md := "# irgen side by side: PyTorch and FAISS\n\n" + table + "\n" + rp.md.String()
-	out := map[string]any{"machine": machine, "versions": versions, "ratios": rp.ratios, "encoder_breakdown": enc, "records": rp.recs}
+	out := map[string]any{"machine": machine, "versions": versions, "peer_blas": rp.peerBLASes(), "ratios": rp.ratios, "encoder_breakdown": enc, "records": rp.recs}
 	data, _ := json.MarshalIndent(out, "", "  ")
 	if err := os.WriteFile(*jsonOut, append(data, '\n'), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
@@ -247,15 +253,13 @@ func (rp *report) header(machine map[string]any, versions map[string]string) {
 		if p := meta.s("omp_wait_policy"); p != "" {
 			rp.printf("- peers' OpenMP: OMP_WAIT_POLICY=%s\n", p)
 		}
+		if l := meta.s("libblas"); l != "" {
+			rp.printf("- system libblas.so.3: `%s` (what each peer loaded is under the ratio table)\n", l)
+		}
 	}
 	rp.printf("- CPU: %v, %v cores (%v), %.1f GiB memory\n", machine["cpu"], machine["cores"], machine["simd"], machine["memory_gib"])
-	keys := make([]string, 0, len(versions))
-	for k := range versions {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	var parts []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(versions)) {
 		parts = append(parts, k+" "+versions[k])
 	}
 	rp.printf("- versions: %s\n\n", strings.Join(parts, ", "))
@@ -265,9 +269,17 @@ func (rp *report) ratioTable() string {
 	var b strings.Builder
 	b.WriteString("| measurement | unit | irgen | peer | irgen/peer | peak MiB irgen | peak MiB peer |\n|---|---|--:|--:|--:|--:|--:|\n")
 	for _, r := range rp.ratios {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s (%s) | **%.2f** | %.0f | %.0f |\n", r.Measurement, r.Unit, num(r.Irgen), num(r.Peer), r.PeerName, r.Ratio, r.IrgenPeak, r.PeerPeak)
+		peer, cell := r.PeerName, fmt.Sprintf("**%.2f**", r.Ratio)
+		if r.PeerBLAS != "" {
+			peer += "; " + r.PeerBLAS
+		}
+		if r.NotCompared != "" {
+			cell = r.NotCompared
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s (%s) | %s | %.0f | %.0f |\n", r.Measurement, r.Unit, num(r.Irgen), num(r.Peer), peer, cell, r.IrgenPeak, r.PeerPeak)
 	}
 	b.WriteString("\nRatios are irgen time (or memory) over the peer's on the same data and shapes: below 1, irgen is faster. Throughputs enter as time per query or per image.\n")
+	b.WriteString(rp.blasNote())
 	return b.String()
 }
 

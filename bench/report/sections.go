@@ -124,6 +124,10 @@ func (rp *report) encoderVsTorch(r, t encRow, best float64) {
 	ir := rp.find("bench", "encoder", "size", r.Size, "batch", r.Batch, "phase", r.Phase, "backend", r.Backend)
 	pr := rp.find("bench", "encoder", "size", r.Size, "batch", r.Batch, "phase", r.Phase, "backend", "torch")
 	rp.addRatio(name, "ms", r.MS, t.MS, "torch", ir, pr)
+	if why := refusal(pr); why != "" {
+		rp.printf("- **%s %s×%s, %s vs torch: %s.**\n", r.Phase, r.Size, r.Batch, r.Backend, why)
+		return
+	}
 	if r.MatmulMS == 0 || t.MatmulMS == 0 {
 		return
 	}
@@ -259,7 +263,11 @@ func (rp *report) equalRecall(hn, fh rec) {
 				continue
 			}
 			ta, tb := 1e6/a.f("batch_qps"), 1e6/b.f("batch_qps")
-			rp.printf("| %.2f | %s | %s | %s | %s | %s | %.2f |\n", target, t, a.s("ef_search"), num(ta), b.s("ef_search"), num(tb), ta/tb)
+			cell := fmt.Sprintf("%.2f", ta/tb)
+			if why := refusal(fh); why != "" {
+				cell = why
+			}
+			rp.printf("| %.2f | %s | %s | %s | %s | %s | %s |\n", target, t, a.s("ef_search"), num(ta), b.s("ef_search"), num(tb), cell)
 			rp.addRatio(fmt.Sprintf("HNSW at recall≥%.2f, %s thread(s), n=%s", target, t, hn.s("n")), "µs/query", ta, tb, "IndexHNSWFlat", hn, fh)
 		}
 	}
@@ -338,7 +346,11 @@ func (rp *report) beamVsKNN() {
 		}
 		for _, b := range rp.all("bench", "beam", "n", n) {
 			ms := b.f("ms_per_query")
-			rp.printf("| %s | %s | beam search | %s | %s | %.2f | %.0f | %s | %s |\n", n, b.s("ids"), b.s("backend"), b.s("qbatch"), ms, b.peakMiB(), ratioStr(ms, knnMS), ratioStr(ms, faissMS))
+			vsFAISS := ratioStr(ms, faissMS)
+			if why := refusal(fk); why != "" {
+				vsFAISS = why
+			}
+			rp.printf("| %s | %s | beam search | %s | %s | %.2f | %.0f | %s | %s |\n", n, b.s("ids"), b.s("backend"), b.s("qbatch"), ms, b.peakMiB(), ratioStr(ms, knnMS), vsFAISS)
 			if b.s("qbatch") == "1" {
 				rp.addRatio(fmt.Sprintf("beam search / exact kNN per query, n=%s [%s]", n, b.s("backend")), "ms/query", ms, knnMS, "irgen knn", b, ik)
 			}

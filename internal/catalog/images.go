@@ -34,7 +34,7 @@ func (c *Catalog) Fill(g *gallery.Gallery, model string) error {
 	if err := g.Check(); err != nil {
 		return fmt.Errorf("catalog: fill: %w", err)
 	}
-	classes, err := json.Marshal(g.Classes)
+	meta, err := MetaPairs(g, model)
 	if err != nil {
 		return fmt.Errorf("catalog: fill: %w", err)
 	}
@@ -45,10 +45,6 @@ func (c *Catalog) Fill(g *gallery.Gallery, model string) error {
 		}
 		if n > 0 {
 			return errors.New("the catalog is filled already")
-		}
-		meta := map[string]string{
-			"version": strconv.Itoa(formatVersion), "dim": strconv.Itoa(g.Dim), "m": strconv.Itoa(g.M),
-			"l": strconv.Itoa(g.L), "classes": string(classes), "model": model, "next_id": strconv.Itoa(g.Len()),
 		}
 		for k, v := range meta {
 			if _, err := tx.Exec(`INSERT INTO meta (key, value) VALUES (?, ?)`, k, v); err != nil {
@@ -64,12 +60,25 @@ func (c *Catalog) Fill(g *gallery.Gallery, model string) error {
 		buf := make([]byte, 4*g.Dim)
 		for i := range g.Len() {
 			code := semid.ID(g.Code(i)).String()
-			if _, err := ins.Exec(i, g.Keys[i], g.Labels[i], code, putFeature(buf, g.Feature(i)), now); err != nil {
+			if _, err := ins.Exec(i, g.Keys[i], g.Labels[i], code, PutFeature(buf, g.Feature(i)), now); err != nil {
 				return fmt.Errorf("image %d: %w", i, err)
 			}
 		}
 		return nil
 	}, "fill")
+}
+
+// MetaPairs returns the meta key-value pairs of a catalog filled from g
+// for model (see ParseMeta).
+func MetaPairs(g *gallery.Gallery, model string) (map[string]string, error) {
+	classes, err := json.Marshal(g.Classes)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{
+		"version": strconv.Itoa(formatVersion), "dim": strconv.Itoa(g.Dim), "m": strconv.Itoa(g.M),
+		"l": strconv.Itoa(g.L), "classes": string(classes), "model": model, "next_id": strconv.Itoa(g.Len()),
+	}, nil
 }
 
 // Load reads the gallery back: every slot up to Meta.Next, with live[i]
@@ -115,7 +124,7 @@ func (c *Catalog) Load() (*gallery.Gallery, []bool, error) {
 		}
 		g.Keys[id], g.Labels[id], live[id] = key, label, true
 		copy(g.Codes[id*m.M:], sid)
-		getFeature(g.Features[id*m.Dim:(id+1)*m.Dim], feat)
+		GetFeature(g.Features[id*m.Dim:(id+1)*m.Dim], feat)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("catalog: load: %w", err)
@@ -130,7 +139,7 @@ func (c *Catalog) Load() (*gallery.Gallery, []bool, error) {
 // transaction. It returns once the transaction is committed.
 func (c *Catalog) Add(r engine.Record) error {
 	code := semid.ID(r.Code).String()
-	feat := putFeature(make([]byte, 4*len(r.Feature)), r.Feature)
+	feat := PutFeature(make([]byte, 4*len(r.Feature)), r.Feature)
 	var data any // NULL unless the file is kept
 	if r.Data != nil {
 		data = r.Data
@@ -194,9 +203,9 @@ func (c *Catalog) Image(ctx context.Context, id int) (Image, error) {
 
 func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// putFeature writes f into buf (4 bytes a value, little-endian) and
-// returns buf.
-func putFeature(buf []byte, f []float32) []byte {
+// PutFeature writes f into buf (4 bytes a value, little-endian), the
+// catalog's form of a feature, and returns buf.
+func PutFeature(buf []byte, f []float32) []byte {
 	buf = buf[:4*len(f)]
 	for i, v := range f {
 		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
@@ -204,7 +213,8 @@ func putFeature(buf []byte, f []float32) []byte {
 	return buf
 }
 
-func getFeature(dst []float32, buf []byte) {
+// GetFeature reads the feature in buf (PutFeature's form) into dst.
+func GetFeature(dst []float32, buf []byte) {
 	for i := range dst {
 		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
 	}

@@ -38,6 +38,13 @@ func (c *Catalog) Meta() (Meta, bool, error) {
 	if err := rows.Err(); err != nil {
 		return Meta{}, false, fmt.Errorf("catalog: read meta: %w", err)
 	}
+	return ParseMeta(kv)
+}
+
+// ParseMeta reads a catalog's meta key-value pairs (next_id included),
+// and returns false when there are none: a catalog never filled. Another
+// catalog store (pgcat) keeps the same pairs.
+func ParseMeta(kv map[string]string) (Meta, bool, error) {
 	if len(kv) == 0 {
 		return Meta{}, false, nil
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/irgen/irgen/internal/store/storetest"
 )
 
 func testStore(t *testing.T) *model.Store {
@@ -67,33 +69,23 @@ func TestKeep(t *testing.T) {
 
 func TestDamaged(t *testing.T) {
 	good := saved(t, nil)
-	flip := bytes.Clone(good)
-	flip[len(flip)-8] ^= 0xff
-	ver := bytes.Clone(good)
-	ver[8] = 9
-	for _, tc := range []struct {
-		name string
-		data []byte
-		want error
-	}{
+	flip := storetest.Edit(good, func(b []byte) { b[len(b)-8] ^= 0xff })
+	ver := storetest.Edit(good, func(b []byte) { b[8] = 9 })
+	storetest.Rejects(t, []storetest.Bad{
 		{"empty", nil, ErrFormat},
 		{"magic", append([]byte("NOTACKPT"), good[8:]...), ErrFormat},
 		{"version", ver, ErrVersion},
 		{"truncated data", good[:len(good)-10], ErrFormat},
 		{"truncated crc", good[:len(good)-2], ErrFormat},
 		{"flipped byte", flip, ErrFormat},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := model.NewStore()
-			err := Load(bytes.NewReader(tc.data), s)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("Load = %v; want %v", err, tc.want)
-			}
-			if s.NumVariables() != 0 {
-				t.Errorf("a damaged checkpoint changed the store")
-			}
-		})
-	}
+	}, func(t *testing.T, data []byte) error {
+		s := model.NewStore()
+		err := Load(bytes.NewReader(data), s)
+		if s.NumVariables() != 0 {
+			t.Errorf("a damaged checkpoint changed the store")
+		}
+		return err
+	})
 }
 
 func TestShapeMismatch(t *testing.T) {

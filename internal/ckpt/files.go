@@ -25,6 +25,18 @@ type Files struct {
 	Dir string
 	// Config and Weights are the file names inside Dir.
 	Config, Weights string
+	// Name is the model's, prefixing the errors of Save,
+	// LoadWeightsFile, LoadDir, LoadBundle, ConfigDir and ConfigBundle
+	// ("irt: ..."); "" prefixes nothing.
+	Name string
+}
+
+// wrap prefixes err with the model's name.
+func (f Files) wrap(err error) error {
+	if f.Name == "" {
+		return err
+	}
+	return fmt.Errorf("%s: %w", f.Name, err)
 }
 
 // ConfigPath is the bundle-relative path of the configuration.
@@ -39,14 +51,18 @@ func (f Files) WeightsPath() string { return path.Join(f.Dir, f.Weights) }
 // are never newer than a configuration that cannot read them.
 func (f Files) Save(dir string, config any, vars *model.Store) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("ckpt: save: %w", err)
+		return f.wrap(fmt.Errorf("ckpt: save: %w", err))
 	}
 	if err := store.WriteJSON(filepath.Join(dir, f.Config), config); err != nil {
-		return err
+		return f.wrap(err)
 	}
-	return store.WriteFileAtomic(filepath.Join(dir, f.Weights), func(w io.Writer) error {
+	err := store.WriteFileAtomic(filepath.Join(dir, f.Weights), func(w io.Writer) error {
 		return Save(w, vars, nil)
 	})
+	if err != nil {
+		return f.wrap(err)
+	}
+	return nil
 }
 
 // ReadConfigDir decodes the configuration saved in dir, the model's folder
@@ -60,6 +76,15 @@ func (f Files) ReadConfigDir(dir string, config any) error {
 // disk, into vars.
 func (f Files) LoadWeightsDir(dir string, vars *model.Store) error {
 	return LoadFile(filepath.Join(dir, f.Weights), vars)
+}
+
+// LoadWeightsFile loads the checkpoint at path (one that training wrote,
+// to resume from) into vars; its errors are prefixed with f.Name.
+func (f Files) LoadWeightsFile(path string, vars *model.Store) error {
+	if err := LoadFile(path, vars); err != nil {
+		return f.wrap(err)
+	}
+	return nil
 }
 
 // ReadConfig decodes the configuration recorded in bundle b into config,
@@ -93,37 +118,61 @@ func (f Files) LoadWeights(b *store.Bundle, vars *model.Store) error {
 // LoadDir reads the model saved in dir, its folder on disk: the
 // configuration into a C, which build turns into a model M with fresh
 // variables vars, then the weights into vars. Errors reading either file
-// are prefixed with name ("irt: ..."); build's are returned as they are.
-func LoadDir[C, M any](f Files, name, dir string, build func(C) (m M, vars *model.Store, err error)) (M, error) {
+// are prefixed with f.Name; build's are returned as they are.
+func LoadDir[C, M any](f Files, dir string, build func(C) (m M, vars *model.Store, err error)) (M, error) {
 	var c C
 	if err := f.ReadConfigDir(dir, &c); err != nil {
 		var zero M
-		return zero, fmt.Errorf("%s: %w", name, err)
+		return zero, f.wrap(err)
 	}
-	return loadInto(name, c, build, func(vars *model.Store) error { return f.LoadWeightsDir(dir, vars) })
+	return loadInto(f, c, build, func(vars *model.Store) error { return f.LoadWeightsDir(dir, vars) })
 }
 
 // LoadBundle is LoadDir from bundle b, checking the files against b's
 // manifest.
-func LoadBundle[C, M any](f Files, name string, b *store.Bundle, build func(C) (m M, vars *model.Store, err error)) (M, error) {
+func LoadBundle[C, M any](f Files, b *store.Bundle, build func(C) (m M, vars *model.Store, err error)) (M, error) {
 	var c C
 	if err := f.ReadConfig(b, &c); err != nil {
 		var zero M
-		return zero, fmt.Errorf("%s: %w", name, err)
+		return zero, f.wrap(err)
 	}
-	return loadInto(name, c, build, func(vars *model.Store) error { return f.LoadWeights(b, vars) })
+	return loadInto(f, c, build, func(vars *model.Store) error { return f.LoadWeights(b, vars) })
 }
 
-func loadInto[C, M any](name string, c C, build func(C) (M, *model.Store, error), load func(*model.Store) error) (M, error) {
+func loadInto[C, M any](f Files, c C, build func(C) (M, *model.Store, error), load func(*model.Store) error) (M, error) {
 	var zero M
 	m, vars, err := build(c)
 	if err != nil {
 		return zero, err
 	}
 	if err := load(vars); err != nil {
-		return zero, fmt.Errorf("%s: %w", name, err)
+		return zero, f.wrap(err)
 	}
 	return m, nil
+}
+
+// Validator is a configuration that checks itself.
+type Validator interface{ Validate() error }
+
+// ConfigDir reads the configuration saved in dir, the model's folder on
+// disk, and validates it. A missing file is an error wrapping
+// fs.ErrNotExist; errors reading it are prefixed with f.Name.
+func ConfigDir[C Validator](f Files, dir string) (C, error) {
+	var c C
+	if err := f.ReadConfigDir(dir, &c); err != nil {
+		return c, f.wrap(err)
+	}
+	return c, c.Validate()
+}
+
+// ConfigBundle is ConfigDir from bundle b, checking the file against b's
+// manifest.
+func ConfigBundle[C Validator](f Files, b *store.Bundle) (C, error) {
+	var c C
+	if err := f.ReadConfig(b, &c); err != nil {
+		return c, f.wrap(err)
+	}
+	return c, c.Validate()
 }
 
 // SaveFile writes every variable of vars to the file at path, atomically.

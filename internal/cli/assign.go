@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/irgen/irgen/internal/catalog/pgcat"
 	"github.com/irgen/irgen/internal/config"
 	"github.com/irgen/irgen/internal/dataset"
+	"github.com/irgen/irgen/internal/engine"
 	"github.com/irgen/irgen/internal/gallery"
+	"github.com/irgen/irgen/internal/store"
 	"github.com/irgen/irgen/internal/tokenizer"
 	"github.com/irgen/irgen/internal/train"
 )
@@ -17,27 +20,47 @@ func init() {
 }
 
 func assign(ctx context.Context, args []string) error {
-	fs := newFlags("assign", "--model MODEL")
+	fs := newFlags("assign", "--model MODEL [--catalog postgres://… --shard i/N]")
 	dir := fs.String("model", "", "model directory")
+	cat := fs.String("catalog", "", "write the IDs into this PostgreSQL catalog (postgres://USER@HOST:PORT/DB) instead of MODEL/gallery.bin")
+	shard := fs.String("shard", "", "with --catalog: assign shard i of N (0 ≤ i < N) of the gallery; run one worker per shard")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	switch {
+	case *cat != "" && !pgcat.IsURL(*cat):
+		return fmt.Errorf("%w: --catalog %s: want a postgres:// URL", errUsage, pgcat.Redact(*cat))
+	case *cat != "":
+		if *shard == "" {
+			*shard = "0/1"
+		}
+		return runAssignShard(ctx, *dir, *cat, *shard)
+	case *shard != "":
+		return fmt.Errorf("%w: --shard needs --catalog postgres://…: split workers write to a shared catalog", errUsage)
 	}
 	return runAssign(ctx, *dir)
 }
 
-func runAssign(ctx context.Context, dir string) error {
+// openAssign opens the model in dir, whose tokenizer must be trained,
+// with its data and engine, for assign.
+func openAssign(dir string) (*store.Bundle, *dataset.Dataset, *engine.Engine, error) {
 	b, err := loadBundle(dir)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	if !tokenizer.Trained(dir) {
-		return fmt.Errorf("the tokenizer in %s is not fully trained; rerun 'irgen train-tokenizer --out %s' to finish it", dir, dir)
+		return nil, nil, nil, fmt.Errorf("the tokenizer in %s is not fully trained; rerun 'irgen train-tokenizer --out %s' to finish it", dir, dir)
 	}
 	ds, _, err := reopenData(b)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	e, err := openEngine(b)
+	return b, ds, e, err
+}
+
+func runAssign(ctx context.Context, dir string) error {
+	b, ds, e, err := openAssign(dir)
 	if err != nil {
 		return err
 	}

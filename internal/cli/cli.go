@@ -121,6 +121,18 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseFlags is parse for a command that takes no positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, pos)
+	}
+	return nil
+}
+
 func intList(s string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {

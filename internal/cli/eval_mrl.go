@@ -39,12 +39,8 @@ func evalMRL(ctx context.Context, args []string) error {
 	fs.IntVar(&f.queries, "queries", 0, "evaluate the first N queries (0 = all)")
 	fs.StringVar(&f.csvDir, "csv", "", "write each method's k-NN shortlist (gallery positions, one query per row) as CSV files named as seed 004's into this directory")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per method instead of a table")
-	pos, err := parse(fs, args)
-	if err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return fmt.Errorf("%w: unexpected arguments %q", errUsage, pos)
 	}
 	rows, err := runEvalMRL(ctx, f)
 	if err != nil {

@@ -93,8 +93,9 @@ func TestDSI(t *testing.T) {
 	if _, errOut, code := irgen("eval", "--model", model, "--method", "dsi-zeroshot"); code == 0 || !strings.Contains(errOut, "train-dsi") {
 		t.Errorf("eval dsi-zeroshot before train-dsi: exit %d, %q", code, errOut)
 	}
-	_, errOut, code := irgen("train-dsi", "--model", model, "--ids", "label", "--index-epochs", "2", "--retrieval-epochs", "1",
-		"--batch", "32", "--dim", "32", "--depth", "1", "--heads", "2", "--mlp", "64", "--lr", "3e-3", "--ia-sample", "32")
+	dsiArgs := []string{"train-dsi", "--model", model, "--ids", "label", "--index-epochs", "2", "--retrieval-epochs", "1",
+		"--batch", "32", "--dim", "32", "--depth", "1", "--heads", "2", "--mlp", "64", "--lr", "3e-3", "--ia-sample", "32"}
+	_, errOut, code := irgen(dsiArgs...)
 	if code != 0 {
 		t.Fatalf("train-dsi: exit %d: %s", code, errOut)
 	}
@@ -105,6 +106,12 @@ func TestDSI(t *testing.T) {
 	}
 	if _, errOut, code := irgen("train-dsi", "--model", model, "--ids", "random"); code == 0 || !strings.Contains(errOut, "scheme label") {
 		t.Errorf("train-dsi with other IDs: exit %d, %q", code, errOut)
+	}
+	// --fresh retrieval retrains the retrieval phase only, over a
+	// finished one, and leaves a model that opens.
+	_, errOut, code = irgen(append(dsiArgs, "--fresh", "retrieval")...)
+	if code != 0 || strings.Contains(errOut, "dsi indexing: validation") || !strings.Contains(errOut, "dsi retrieval: validation at step") {
+		t.Errorf("train-dsi --fresh retrieval: exit %d: %s", code, errOut)
 	}
 	rows := evalJSON(t, "--model", model, "--method", "dsi-zeroshot,dsi", "--k", "1,10", "--map-k", "10", "--beam", "8")
 	for _, m := range []string{"dsi-zeroshot", "dsi"} {

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/irgen/irgen/internal/catalog"
+	"github.com/irgen/irgen/internal/catalog/pgcat"
 	"github.com/irgen/irgen/internal/config"
 	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/engine"
@@ -26,7 +27,8 @@ func serveCmd(ctx context.Context, args []string) error {
 	fs := newFlags("serve", "--model MODEL [--addr 127.0.0.1:8080]")
 	dir := fs.String("model", "", "model directory")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	catPath := fs.String("catalog", "", "catalog database (default MODEL/"+catalog.File+")")
+	catPath := fs.String("catalog", "", "catalog: a SQLite file (default MODEL/"+catalog.File+
+		"), or postgres://USER@HOST:PORT/DB for a catalog shared by replicas (password in $PGPASSWORD or ~/.pgpass)")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body", cfg.MaxBodyBytes, "largest request body in bytes")
 	fs.Int64Var(&cfg.Limits.MaxPixels, "max-pixels", cfg.Limits.MaxPixels, "largest uploaded image in pixels (width × height)")
 	fs.Int64Var(&cfg.Limits.MaxDecodedBytes, "max-decoded", cfg.Limits.MaxDecodedBytes, "largest uploaded image decoded, in bytes (pixels × bytes a pixel)")
@@ -60,10 +62,7 @@ func serveCmd(ctx context.Context, args []string) error {
 	// A server encodes one image per request: a batch of one costs about
 	// 1/50 of the default batch of 64 (or 16 queries for the decoder).
 	e.Tokenizer.Batch, e.QueryBatch = 1, 1
-	if *catPath == "" {
-		*catPath = filepath.Join(*dir, catalog.File)
-	}
-	cat, err := catalog.Attach(e, *catPath)
+	cat, where, err := attachCatalog(ctx, e, *dir, *catPath)
 	if err != nil {
 		return err
 	}
@@ -80,8 +79,35 @@ func serveCmd(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	st := e.Stats()
-	fmt.Fprintf(stderr, "irgen: serving %s (%d images, %d IDs) on http://%s\n", *dir, st.Images, st.IDs, ln.Addr())
+	fmt.Fprintf(stderr, "irgen: serving %s (%d images, %d IDs, catalog %s) on http://%s\n", *dir, st.Images, st.IDs, where, ln.Addr())
 	return srv.Serve(ctx, ln)
+}
+
+// servedCatalog is a catalog that 'irgen serve' closes when it ends.
+type servedCatalog interface {
+	server.Catalog
+	Close() error
+}
+
+// attachCatalog attaches the catalog that spec names to e: a PostgreSQL
+// URL, or a SQLite file (default MODEL/catalog.db). It also returns the
+// catalog's name for messages, without a password.
+func attachCatalog(ctx context.Context, e *engine.Engine, dir, spec string) (servedCatalog, string, error) {
+	if pgcat.IsURL(spec) {
+		c, err := pgcat.Attach(ctx, e, spec)
+		if err != nil {
+			return nil, "", err
+		}
+		return c, c.Where(), nil
+	}
+	if spec == "" {
+		spec = filepath.Join(dir, catalog.File)
+	}
+	c, err := catalog.Attach(e, spec)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, spec, nil
 }
 
 // originals loads data set images for GET /v1/images/{id}: the data set

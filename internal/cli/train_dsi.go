@@ -2,11 +2,7 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"time"
 
 	"github.com/irgen/irgen/internal/baseline/dsi"
@@ -31,10 +27,16 @@ type dsiFlags struct {
 	branch, leaf           int
 	dim, depth, heads, mlp int
 	indexEpochs, retEpochs int
+	indexMaxSteps          int
+	indexTarget, retVal    float64
+	validEpochs, patience  int
+	retPatience            int
 	batch                  int
 	lr, encoderLRMult      float64
 	warmup, smoothing      float64
+	dropout                float64
 	indexAugment, retAug   bool
+	fresh                  string
 	iaSample, beam         int
 	seed                   int64
 }
@@ -51,8 +53,15 @@ func trainDSI(ctx context.Context, args []string) error {
 	fs.IntVar(&f.depth, "depth", 2, "decoder blocks (seed: 6)")
 	fs.IntVar(&f.heads, "heads", 4, "decoder attention heads (seed: 4)")
 	fs.IntVar(&f.mlp, "mlp", 256, "decoder MLP width (seed: 256)")
-	fs.IntVar(&f.indexEpochs, "index-epochs", 10, "indexing-phase epochs over the gallery (seed: 700-1000 on 512-2048 images, to ≥ 0.98 training accuracy)")
-	fs.IntVar(&f.retEpochs, "retrieval-epochs", 3, "retrieval-phase epochs over the training images (0: zero-shot only; seed: 75)")
+	fs.IntVar(&f.indexEpochs, "index-epochs", 1000, "most indexing-phase epochs over the gallery (seed: 700-1000 on 512-2048 images, to ≥ 0.98 training accuracy)")
+	fs.IntVar(&f.indexMaxSteps, "index-max-steps", 40000, "most indexing-phase steps (0: no bound)")
+	fs.Float64Var(&f.indexTarget, "index-target", 0.99, "stop indexing once Indexing Accuracy@1 on the --ia-sample images reaches this (0: train every epoch)")
+	fs.IntVar(&f.validEpochs, "valid-epochs", 10, "epochs between indexing-accuracy checks of the indexing phase (the retrieval phase checks its held-out P@10 every epoch)")
+	fs.IntVar(&f.patience, "patience", 5, "indexing-accuracy checks without a better score after which the indexing phase stops (0: never)")
+	fs.IntVar(&f.retPatience, "retrieval-patience", 5, "epochs without a better held-out P@10 after which the retrieval phase stops (0: train every epoch, as the seed)")
+	fs.IntVar(&f.retEpochs, "retrieval-epochs", 3, "most retrieval-phase epochs over the training images (0: zero-shot only; seed: 75)")
+	fs.Float64Var(&f.retVal, "retrieval-val", 1.0/9, "fraction of the retrieval queries held out to validate the retrieval phase (seed: 0.1 of its 0.9)")
+	fs.Float64Var(&f.dropout, "dropout", 0.1, "dropout of the decoder's attention and MLP branches and of the encoder tokens it reads, in training (seed: 0.1)")
 	fs.IntVar(&f.batch, "batch", 32, "images per step (seed: 32)")
 	fs.Float64Var(&f.lr, "lr", 5e-4, "peak learning rate (seed: 5e-4)")
 	fs.Float64Var(&f.encoderLRMult, "encoder-lr-mult", 1, "encoder learning rate as a fraction of the decoder's")
@@ -63,6 +72,7 @@ func trainDSI(ctx context.Context, args []string) error {
 	fs.IntVar(&f.iaSample, "ia-sample", 1000, "gallery images the indexing accuracy is measured on after each phase (0: all)")
 	fs.IntVar(&f.beam, "beam", 5, "beam width of the indexing-accuracy measurement (at least 5)")
 	fs.Int64Var(&f.seed, "seed", 1, "random seed (IDs, initialization, batches)")
+	fs.StringVar(&f.fresh, "fresh", "", "retrain: retrieval (the retrieval phase) or all (IDs and both phases), replacing what is there")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -72,6 +82,9 @@ func trainDSI(ctx context.Context, args []string) error {
 func runDSI(ctx context.Context, f dsiFlags) error {
 	scheme, err := checkDSIFlags(f)
 	if err != nil {
+		return err
+	}
+	if err := forgetDSI(f.dir, f.fresh); err != nil {
 		return err
 	}
 	r, err := openDSI(f)
@@ -113,11 +126,20 @@ func checkDSIFlags(f dsiFlags) (dsi.Scheme, error) {
 	if err != nil {
 		return scheme, fmt.Errorf("%w: %v", errUsage, err)
 	}
+	if f.fresh != "" && f.fresh != "retrieval" && f.fresh != "all" {
+		return scheme, fmt.Errorf("%w: --fresh %q, want retrieval or all", errUsage, f.fresh)
+	}
 	if f.init != "tokenizer" && f.init != "scratch" {
 		return scheme, fmt.Errorf("%w: --init %q, want tokenizer or scratch", errUsage, f.init)
 	}
-	if f.indexEpochs < 1 || f.retEpochs < 0 {
-		return scheme, fmt.Errorf("%w: --index-epochs %d and --retrieval-epochs %d; want ≥ 1 and ≥ 0", errUsage, f.indexEpochs, f.retEpochs)
+	if f.indexEpochs < 1 || f.retEpochs < 0 || f.indexMaxSteps < 0 {
+		return scheme, fmt.Errorf("%w: --index-epochs %d, --retrieval-epochs %d and --index-max-steps %d; want ≥ 1, ≥ 0 and ≥ 0", errUsage, f.indexEpochs, f.retEpochs, f.indexMaxSteps)
+	}
+	if f.validEpochs < 1 || f.patience < 0 || f.retPatience < 0 {
+		return scheme, fmt.Errorf("%w: --valid-epochs %d, --patience %d and --retrieval-patience %d; want ≥ 1, ≥ 0 and ≥ 0", errUsage, f.validEpochs, f.patience, f.retPatience)
+	}
+	if f.indexTarget < 0 || f.indexTarget > 1 || f.retVal < 0 || f.retVal >= 1 {
+		return scheme, fmt.Errorf("%w: --index-target %g wanted in [0,1] and --retrieval-val %g in [0,1)", errUsage, f.indexTarget, f.retVal)
 	}
 	return scheme, nil
 }
@@ -181,7 +203,7 @@ func (r *dsiRun) assignIDs(scheme dsi.Scheme) error {
 // tokenizer's weights or random ones as --init says.
 func (r *dsiRun) newModel() (*decoder.Model, error) {
 	cfg := dsi.DefaultConfig(r.ids.Digits)
-	cfg.Dim, cfg.Depth, cfg.Heads, cfg.MLPDim, cfg.Smoothing = r.f.dim, r.f.depth, r.f.heads, r.f.mlp, r.f.smoothing
+	cfg.Dim, cfg.Depth, cfg.Heads, cfg.MLPDim, cfg.Smoothing, cfg.Dropout = r.f.dim, r.f.depth, r.f.heads, r.f.mlp, r.f.smoothing, r.f.dropout
 	from := r.e.Tokenizer.Vars
 	if r.f.init == "scratch" {
 		from = nil
@@ -193,11 +215,15 @@ func (r *dsiRun) newModel() (*decoder.Model, error) {
 	return m, nil
 }
 
-// trainConfig returns the training settings of a phase of epochs.
-func (r *dsiRun) trainConfig(epochs int) decoder.TrainConfig {
+// trainConfig returns the training settings of a phase of at most epochs
+// over n images, validated every --valid-epochs epochs (every epoch
+// when every is 1) by validate.
+func (r *dsiRun) trainConfig(epochs, n, every int, validate func() (float64, string, error)) decoder.TrainConfig {
 	tc := decoder.DefaultTrainConfig()
 	tc.Budget = train.Budget{Epochs: float64(epochs)}
 	tc.Batch, tc.LR, tc.EncoderLRMult, tc.WarmupEpochs, tc.Seed, tc.Out = r.f.batch, r.f.lr, r.f.encoderLRMult, r.f.warmup, r.f.seed, stderr
+	tc.Validate, tc.Patience = validate, r.f.patience
+	tc.ValidEvery = max(1, every*n/max(r.f.batch, 1))
 	return tc
 }
 
@@ -212,16 +238,19 @@ func (r *dsiRun) transform(augment bool) imageproc.Transform {
 	return noAug
 }
 
-// indexPhase trains m to map gallery images to their IDs, reports the
-// zero-shot indexing accuracy and returns the training seconds.
+// indexPhase trains m to map gallery images to their IDs until their
+// indexing accuracy reaches --index-target, reports the zero-shot
+// indexing accuracy and returns the training seconds.
 func (r *dsiRun) indexPhase(ctx context.Context, m *decoder.Model) (float64, error) {
 	src := dataset.NewLoader(r.ds.Gallery, r.transform(r.f.indexAugment), r.workers)
-	zs, secs, err := dsi.TrainIndex(ctx, m, r.b.Path(dsi.IndexDir), r.trainConfig(r.f.indexEpochs), src, r.ids)
+	r.evalSrc = dataset.NewLoader(r.ds.Gallery, r.e.Transform, r.workers)
+	r.sample = dsi.Sample(r.g.Len(), r.f.iaSample, uint64(r.f.seed))
+	tc := r.trainConfig(r.f.indexEpochs, r.g.Len(), r.f.validEpochs, dsi.IndexScore(m, r.ids, r.tr, r.evalSrc, r.sample, r.f.beam))
+	tc.Budget.MaxSteps, tc.Target, tc.Name = r.f.indexMaxSteps, r.f.indexTarget, "dsi indexing"
+	zs, secs, err := dsi.TrainIndex(ctx, m, r.b.Path(dsi.IndexDir), tc, src, r.ids)
 	if err != nil {
 		return 0, err
 	}
-	r.evalSrc = dataset.NewLoader(r.ds.Gallery, r.e.Transform, r.workers)
-	r.sample = dsi.Sample(r.g.Len(), r.f.iaSample, uint64(r.f.seed))
 	acc, err := dsi.IndexingAccuracy(zs, r.ids, r.tr, r.evalSrc, r.sample, r.f.beam)
 	if err != nil {
 		return 0, err
@@ -231,13 +260,27 @@ func (r *dsiRun) indexPhase(ctx context.Context, m *decoder.Model) (float64, err
 }
 
 // retrievalPhase, after indexPhase, fine-tunes the indexed model to map
-// queries to the IDs of same-class gallery images, reports the fine-tuned
-// indexing accuracy and returns the training seconds.
+// queries to the IDs of same-class gallery images, keeping the weights of
+// the best held-out precision, reports the fine-tuned indexing accuracy
+// and returns the training seconds.
 func (r *dsiRun) retrievalPhase(ctx context.Context) (float64, error) {
 	queries, labels := r.retrievalQueries()
-	fmt.Fprintf(stderr, "irgen: ViT-DSI retrieval phase: %d queries → IDs of same-class gallery images, %d epochs\n", queries.Len(), r.f.retEpochs)
-	ft, secs, err := dsi.TrainRetrieval(ctx, r.e.Tokenizer.Backend, r.b.Path(dsi.IndexDir), r.b.Path(dsi.RetrievalDir), r.trainConfig(r.f.retEpochs),
-		dataset.NewLoader(queries, r.transform(r.f.retAug), r.workers), labels, r.g.Labels, r.ids)
+	trainIdx, valIdx := dsi.HoldOut(queries.Len(), r.f.retVal, uint64(r.f.seed))
+	fmt.Fprintf(stderr, "irgen: ViT-DSI retrieval phase: %d queries → IDs of same-class gallery images, %d held out, at most %d epochs\n",
+		len(trainIdx), len(valIdx), r.f.retEpochs)
+	m, err := dsi.LoadIndexed(r.e.Tokenizer.Backend, r.b.Path(dsi.IndexDir))
+	if err != nil {
+		return 0, err
+	}
+	var validate func() (float64, string, error)
+	if len(valIdx) > 0 {
+		val := dataset.NewLoader(dataset.Sub(queries, valIdx), r.e.Transform, r.workers)
+		validate = dsi.RetrievalScore(m, r.tr, r.g.Labels, val, pick(labels, valIdx))
+	}
+	tc := r.trainConfig(r.f.retEpochs, len(trainIdx), 1, validate)
+	tc.Name, tc.Patience = "dsi retrieval", r.f.retPatience
+	src := dataset.NewLoader(dataset.Sub(queries, trainIdx), r.transform(r.f.retAug), r.workers)
+	ft, secs, err := dsi.TrainRetrieval(ctx, m, r.b.Path(dsi.RetrievalDir), tc, src, pick(labels, trainIdx), r.g.Labels, r.ids)
 	if err != nil {
 		return 0, err
 	}
@@ -249,13 +292,28 @@ func (r *dsiRun) retrievalPhase(ctx context.Context) (float64, error) {
 	return secs, nil
 }
 
+// pick returns xs at positions idx.
+func pick[T any](xs []T, idx []int) []T {
+	out := make([]T, len(idx))
+	for i, j := range idx {
+		out[i] = xs[j]
+	}
+	return out
+}
+
 // retrievalQueries returns the retrieval phase's queries and their
-// labels: the training images, or the gallery images themselves when
-// training classes are missing from the gallery.
+// labels: the training images that are not gallery images (seed 002's
+// retrieval set) when there are any, else all training images, or the
+// gallery images themselves when training classes are missing from the
+// gallery.
 func (r *dsiRun) retrievalQueries() (dataset.Split, []int32) {
-	labels := make([]int32, r.ds.Train.Len())
+	train := r.ds.Train
+	if own := notIn(train, r.ds.Gallery); len(own) > 0 && len(own) < train.Len() {
+		train = dataset.Sub(train, own)
+	}
+	labels := make([]int32, train.Len())
 	for i := range labels {
-		labels[i] = int32(r.ds.Train.Label(i))
+		labels[i] = int32(train.Label(i))
 	}
 	if _, err := dsi.RetrievalPairs(labels, r.g.Labels, r.ids); err != nil {
 		// Disjoint train and gallery classes (SOP): the queries are
@@ -263,36 +321,22 @@ func (r *dsiRun) retrievalQueries() (dataset.Split, []int32) {
 		fmt.Fprintf(stderr, "irgen: training classes missing from the gallery; the retrieval phase pairs gallery images with each other\n")
 		return r.ds.Gallery, r.g.Labels
 	}
-	return r.ds.Train, labels
+	return train, labels
 }
 
-// dsiIDs returns the IDs saved in the model, or assigns and saves them.
-// Saved IDs made with other settings or for another gallery are refused.
-func dsiIDs(b *store.Bundle, ac dsi.AssignConfig, labels []int32, features []float32, dim int, keys []string) (*dsi.IDs, error) {
-	digest := store.KeysDigest(keys)
-	ids, err := dsi.LoadIDs(b.Dir())
-	switch {
-	case err == nil:
-		if ids.Scheme != ac.Scheme || ids.Gallery != digest {
-			return nil, fmt.Errorf("%s holds ViT-DSI IDs by scheme %s for %d images; to change them delete %s",
-				b.Dir(), ids.Scheme, ids.Len(), b.Path(dsi.Dir))
+// notIn returns the positions of the images of s whose keys are not in t.
+func notIn(s, t dataset.Split) []int {
+	keys := make(map[string]bool, t.Len())
+	for i := range t.Len() {
+		keys[t.Key(i)] = true
+	}
+	var out []int
+	for i := range s.Len() {
+		if !keys[s.Key(i)] {
+			out = append(out, i)
 		}
-		return ids, nil
-	case !errors.Is(err, fs.ErrNotExist):
-		return nil, err
 	}
-	if ids, err = dsi.Assign(ac, labels, features, dim); err != nil {
-		return nil, err
-	}
-	ids.Gallery = digest
-	if err := os.MkdirAll(b.Path(dsi.Dir), 0o755); err != nil {
-		return nil, err
-	}
-	err = store.WriteFileAtomic(b.Path(dsi.IDsFile), func(w io.Writer) error {
-		_, err := ids.WriteTo(w)
-		return err
-	})
-	return ids, err
+	return out
 }
 
 // dsiMethods lists ViT-DSI's methods, zero-shot first.

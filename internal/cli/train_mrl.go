@@ -51,14 +51,10 @@ func trainMRL(ctx context.Context, args []string) error {
 	fs.IntVar(&f.hnswM, "hnsw-m", def.M, "HNSW neighbours per node (seed: HNSW32)")
 	fs.IntVar(&f.hnswEfC, "hnsw-ef-construction", def.EfConstruction, "HNSW candidate list size while building")
 	fs.IntVar(&f.hnswEfS, "hnsw-ef-search", def.EfSearch, "HNSW candidate list size while searching (at least K)")
-	pos, err := parse(fs, args)
-	if err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return fmt.Errorf("%w: unexpected arguments %q", errUsage, pos)
-	}
-	_, err = runMRL(ctx, f)
+	_, err := runMRL(ctx, f)
 	return err
 }
 

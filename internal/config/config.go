@@ -15,6 +15,10 @@ const (
 	EnvFashionDir = "IRGEN_FASHION_MNIST_DIR"
 	// EnvToken is the bearer token 'irgen serve' requires for writes.
 	EnvToken = "IRGEN_TOKEN"
+	// EnvRequirePostgres, set to 1 (as CI does), makes the tests that need
+	// a PostgreSQL server fail instead of skipping where its binaries are
+	// absent.
+	EnvRequirePostgres = "IRGEN_REQUIRE_POSTGRES"
 )
 
 // DefaultBackend is the pure-Go backend with the parallelism setting seen
@@ -35,6 +39,9 @@ func Backend() string {
 
 // Token returns $IRGEN_TOKEN, the serve command's default write token.
 func Token() string { return os.Getenv(EnvToken) }
+
+// RequirePostgres reports whether $IRGEN_REQUIRE_POSTGRES is 1.
+func RequirePostgres() bool { return os.Getenv(EnvRequirePostgres) == "1" }
 
 // FashionDir returns the Fashion-MNIST directory.
 func FashionDir() string {

@@ -112,20 +112,55 @@ func (l *Loader) fillOne(i int, rng *rand.Rand, dst []float32) (int, error) {
 // from call to call). It stops at the first error of loading or of fn,
 // or when ctx is done (checked before each chunk).
 func (l *Loader) Chunks(ctx context.Context, n, chunk int, fn func(lo, k int, images []float32) error) error {
+	idx := make([]int, 0, chunk)
+	return l.chunks(ctx, n, chunk, func(lo, hi int) []int {
+		idx = idx[:0]
+		for i := lo; i < hi; i++ {
+			idx = append(idx, i)
+		}
+		return idx
+	}, fn)
+}
+
+// Encode loads the images idx of the split (eval transform), chunk at a
+// time and in order, passes each chunk of k images to encode and returns
+// encode's outputs, one after the other. It calls progress, when not nil,
+// with the number of images done after each chunk, and stops at the first
+// error or when ctx is done.
+func (l *Loader) Encode(ctx context.Context, idx []int, chunk int, encode func(images []float32, k int) ([]float32, error), progress func(done int)) ([]float32, error) {
+	out := []float32{}
+	err := l.chunks(ctx, len(idx), chunk, func(lo, hi int) []int { return idx[lo:hi] }, func(lo, k int, images []float32) error {
+		z, err := encode(images, k)
+		if err != nil {
+			return err
+		}
+		if cap(out) == 0 {
+			out = make([]float32, 0, len(idx)*(len(z)/max(k, 1)))
+		}
+		out = append(out, z...)
+		if progress != nil {
+			progress(lo + k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// chunks is Chunks over the n images that at names, positions lo to hi at
+// a time.
+func (l *Loader) chunks(ctx context.Context, n, chunk int, at func(lo, hi int) []int, fn func(lo, k int, images []float32) error) error {
 	size := l.Transform.Len()
 	images := make([]float32, min(n, chunk)*size)
-	idx := make([]int, 0, chunk)
 	for lo := 0; lo < n; lo += chunk {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		hi := min(lo+chunk, n)
-		idx = idx[:0]
-		for i := lo; i < hi; i++ {
-			idx = append(idx, i)
-		}
 		buf := images[:(hi-lo)*size]
-		if err := l.Fill(idx, -1, buf, nil); err != nil {
+		if err := l.Fill(at(lo, hi), -1, buf, nil); err != nil {
 			return err
 		}
 		if err := fn(lo, hi-lo, buf); err != nil {

@@ -52,11 +52,11 @@ func New(backend compute.Backend, c Config, enc encoder.Config, from *model.Stor
 
 // files are the decoder's configuration (saved) and weights, at the
 // bundle's root.
-var files = ckpt.Files{Config: ConfigFile, Weights: WeightsFile}
+var files = ckpt.Files{Config: ConfigFile, Weights: WeightsFile, Name: "decoder"}
 
 // Load reads the decoder saved in dir.
 func Load(backend compute.Backend, dir string) (*Model, error) {
-	return ckpt.LoadDir(files, "decoder", dir, func(s saved) (*Model, *model.Store, error) {
+	return ckpt.LoadDir(files, dir, func(s saved) (*Model, *model.Store, error) {
 		m, err := New(backend, s.Decoder, s.Encoder, nil, 0)
 		if err != nil {
 			return nil, nil, err
@@ -66,10 +66,7 @@ func Load(backend compute.Backend, dir string) (*Model, error) {
 }
 
 func (m *Model) loadWeights(path string) error {
-	if err := ckpt.LoadFile(path, m.Vars); err != nil {
-		return fmt.Errorf("decoder: %w", err)
-	}
-	return nil
+	return files.LoadWeightsFile(path, m.Vars)
 }
 
 func (m *Model) saveWeights(path string) error {
@@ -78,8 +75,5 @@ func (m *Model) saveWeights(path string) error {
 
 // Save writes the configuration and weights into dir atomically.
 func (m *Model) Save(dir string) error {
-	if err := files.Save(dir, saved{Decoder: m.Config, Encoder: m.Encoder}, m.Vars); err != nil {
-		return fmt.Errorf("decoder: %w", err)
-	}
-	return nil
+	return files.Save(dir, saved{Decoder: m.Config, Encoder: m.Encoder}, m.Vars)
 }

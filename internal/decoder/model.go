@@ -56,6 +56,11 @@ func outLogits(s *model.Scope, c Config, h *Node, first int) *Node {
 // (the query's encoder tokens) and the target IDs [B, M], it returns the
 // logits [B, M, L] of every level.
 func Logits(root *model.Scope, c Config, memory, codes *Node) *Node {
+	return logits(root, c, memory, codes, nil)
+}
+
+// logits is Logits with the training dropout d (nil: none).
+func logits(root *model.Scope, c Config, memory, codes *Node, d *Dropout) *Node {
 	s := root.Store().Scope(Scope)
 	g := memory.Graph()
 	b := memory.Shape().Dim(0)
@@ -65,24 +70,26 @@ func Logits(root *model.Scope, c Config, memory, codes *Node) *Node {
 		x = Concatenate([]*Node{x, tokenEmbed(s, c, prev, 1)}, 1)
 	}
 	x = addPos(s, c, x, 0)
+	memory = d.memory(memory)
 	mask := nn.CausalMask(g, c.M)
 	for i := range c.Depth {
 		bs := s.In("block%d", i)
 		h := nn.LayerNorm(bs.In("ln1"), x, c.Eps)
-		x = Add(x, nn.SelfAttention(bs.In("self"), h, c.Heads, mask))
+		x = Add(x, d.branch(nn.SelfAttention(bs.In("self"), h, c.Heads, mask), 3*i))
 		h = nn.LayerNorm(bs.In("ln2"), x, c.Eps)
-		x = Add(x, nn.CrossAttention(bs.In("cross"), h, memory, c.Heads))
+		x = Add(x, d.branch(nn.CrossAttention(bs.In("cross"), h, memory, c.Heads), 3*i+1))
 		h = nn.LayerNorm(bs.In("ln3"), x, c.Eps)
-		x = Add(x, nn.MLP(bs.In("mlp"), h, c.MLPDim, c.Activation))
+		x = Add(x, d.branch(nn.MLP(bs.In("mlp"), h, c.MLPDim, c.Activation), 3*i+2))
 	}
 	x = nn.LayerNorm(s.In("final_norm"), x, c.Eps)
 	return outLogits(s, c, x, 0)
 }
 
 // Loss is the label-smoothed cross-entropy of Logits against codes,
-// averaged over batch and levels; it also returns the token accuracy.
-func Loss(root *model.Scope, c Config, memory, codes *Node) (loss, acc *Node) {
-	logits := Logits(root, c, memory, codes)
+// averaged over batch and levels, with the training dropout d (nil: none);
+// it also returns the token accuracy.
+func Loss(root *model.Scope, c Config, memory, codes *Node, d *Dropout) (loss, acc *Node) {
+	logits := logits(root, c, memory, codes, d)
 	logp := LogSoftmax(logits, -1)
 	target := OneHot(codes, c.L, dtypes.Float32)
 	smooth := AddScalar(MulScalar(target, 1-c.Smoothing), c.Smoothing/float64(c.L))

@@ -3,31 +3,20 @@ package decoder
 import (
 	"math"
 	"math/rand/v2"
-	"os"
 	"testing"
 
-	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
-	"github.com/irgen/irgen/internal/backend"
+	"github.com/irgen/irgen/internal/testutil"
 )
-
-func testBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := backend.New(os.Getenv("IRGEN_TEST_BACKEND"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // TestStepMatchesTeacherForcing checks the cached incremental decoder
 // against the full teacher-forced pass: the same log-probabilities at every
 // position.
 func TestStepMatchesTeacherForcing(t *testing.T) {
-	backend := testBackend(t)
+	backend := testutil.Backend(t)
 	c := Config{Dim: 16, Depth: 2, Heads: 2, MLPDim: 32, M: 4, L: 5, Activation: "gelu", Eps: 1e-6, Smoothing: 0.1}
 	const b, s, e = 3, 7, 12
 	rng := rand.New(rand.NewPCG(1, 2))

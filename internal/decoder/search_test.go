@@ -13,6 +13,7 @@ import (
 	"github.com/irgen/irgen/internal/beam"
 	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/semid"
+	"github.com/irgen/irgen/internal/testutil"
 	"github.com/irgen/irgen/internal/trie"
 )
 
@@ -20,7 +21,7 @@ import (
 // width covering every valid ID and compares it with scoring every ID of
 // the trie by the teacher-forced pass: same IDs, same order, same scores.
 func TestSearchMatchesExhaustive(t *testing.T) {
-	backend := testBackend(t)
+	backend := testutil.Backend(t)
 	enc := encoder.Config{ImageSize: 8, Patch: 4, Channels: 1, Dim: 8, Depth: 1, Heads: 2, MLPDim: 16, Activation: "gelu", Eps: 1e-6}
 	c := Config{Dim: 16, Depth: 2, Heads: 2, MLPDim: 32, M: 3, L: 4, Activation: "gelu", Eps: 1e-6, Smoothing: 0.1}
 	m, err := New(backend, c, enc, nil, 3)

@@ -44,9 +44,14 @@ type TrainConfig struct {
 	Validate   func() (score float64, status string, err error) `json:"-"`
 	ValidEvery int                                              `json:"valid_every"`
 	Patience   int                                              `json:"patience"`
+	// Target, when positive, stops training once validation scores at
+	// least Target.
+	Target float64 `json:"target,omitempty"`
 
 	SaveEvery time.Duration `json:"-"`
 	Out       io.Writer     `json:"-"`
+	// Name prefixes progress lines (default "decoder").
+	Name string `json:"-"`
 }
 
 // DefaultBudget gives a collection at least 1,200 steps (a 5,000-image
@@ -129,7 +134,11 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *datas
 	if err != nil {
 		return 0, fmt.Errorf("decoder: %w", err)
 	}
-	run := &train.Run[TrainConfig]{Name: "decoder", Dir: dir, StateFile: StateFile, BestFile: BestFile,
+	name := tc.Name
+	if name == "" {
+		name = "decoder"
+	}
+	run := &train.Run[TrainConfig]{Name: name, Dir: dir, StateFile: StateFile, BestFile: BestFile,
 		Fresh: "add --fresh to retrain it", Out: tc.Out,
 		Save:        func() error { return m.Save(dir) },
 		Resume:      func() error { return m.loadWeights(filepath.Join(dir, WeightsFile)) },
@@ -144,7 +153,7 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *datas
 		return 0, err
 	}
 	return run.Train(ctx, &train.Loop{Batch: tc.Batch, SaveEvery: tc.SaveEvery, Step: step,
-		Validate: tc.Validate, ValidEvery: tc.ValidEvery, Patience: tc.Patience})
+		Validate: tc.Validate, ValidEvery: tc.ValidEvery, Patience: tc.Patience, Target: tc.Target})
 }
 
 // newStep compiles the training step of a run of steps steps: the images
@@ -158,17 +167,13 @@ func newStep(m *Model, tc TrainConfig, src *dataset.Loader, pairs *Pairs, steps 
 		m.freezeEncoder()
 	}
 	ec := m.Encoder
-	exec, err := model.NewExec(m.Backend, m.Vars, func(scope *model.Scope, images, codes *Node) []*Node {
-		memory := encoder.Forward(scope.Store().Scope(EncoderScope), ec, images)
-		loss, acc := Loss(scope, m.Config, memory, codes)
-		lr := opt.Update(scope, loss)
-		return []*Node{loss, acc, lr}
-	})
+	exec, err := newStepExec(m, opt)
 	if err != nil {
 		return nil, err
 	}
 	images := make([]float32, tc.Batch*ec.ImageSize*ec.ImageSize*ec.Channels)
 	codes := make([]int32, tc.Batch*m.Config.M)
+	noise := newStepNoise(m, tc.Batch)
 	return func(i int) (string, error) {
 		epoch, idx := batches.At(i)
 		if err := src.Fill(idx, tc.Seed<<32+int64(i), images, nil); err != nil {
@@ -178,11 +183,66 @@ func newStep(m *Model, tc TrainConfig, src *dataset.Loader, pairs *Pairs, steps 
 		for k, ix := range idx {
 			pairs.target(ix, rng, codes[k*m.Config.M:(k+1)*m.Config.M])
 		}
-		v, err := train.Exec(exec, tensors.FromFlatDataAndDimensions(images, tc.Batch, ec.ImageSize, ec.ImageSize, ec.Channels),
-			tensors.FromFlatDataAndDimensions(codes, tc.Batch, m.Config.M))
+		args := []any{tensors.FromFlatDataAndDimensions(images, tc.Batch, ec.ImageSize, ec.ImageSize, ec.Channels),
+			tensors.FromFlatDataAndDimensions(codes, tc.Batch, m.Config.M)}
+		v, err := train.Exec(exec, append(args, noise.draw(rng)...)...)
 		if err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("epoch %d loss %.3f token-acc %.3f lr %.2g", epoch+1, v[0], v[1], v[2]), nil
 	}, nil
+}
+
+// newStepExec compiles the training step: images and codes in, and the
+// dropout noise when the decoder drops; loss, token accuracy and rate out.
+func newStepExec(m *Model, opt nn.AdamW) (*model.Exec, error) {
+	ec := m.Encoder
+	step := func(scope *model.Scope, images, codes *Node, d *Dropout) []*Node {
+		memory := encoder.Forward(scope.Store().Scope(EncoderScope), ec, images)
+		loss, acc := Loss(scope, m.Config, memory, codes, d)
+		lr := opt.Update(scope, loss)
+		return []*Node{loss, acc, lr}
+	}
+	if m.Config.Dropout <= 0 {
+		return model.NewExec(m.Backend, m.Vars, func(scope *model.Scope, images, codes *Node) []*Node {
+			return step(scope, images, codes, nil)
+		})
+	}
+	return model.NewExec(m.Backend, m.Vars, func(scope *model.Scope, images, codes, branches, memory *Node) []*Node {
+		return step(scope, images, codes, &Dropout{Rate: m.Config.Dropout, Branches: branches, Memory: memory})
+	})
+}
+
+// stepNoise holds the buffers of a training step's dropout noise; it draws
+// nothing when the decoder does not drop.
+type stepNoise struct {
+	branches, memory       []float32
+	branchDims, memoryDims []int
+}
+
+func newStepNoise(m *Model, batch int) *stepNoise {
+	if m.Config.Dropout <= 0 {
+		return &stepNoise{}
+	}
+	b, mem := m.Config.noiseDims(batch, m.Encoder.Tokens(), m.Encoder.Dim)
+	return &stepNoise{branches: make([]float32, prod(b)), memory: make([]float32, prod(mem)), branchDims: b, memoryDims: mem}
+}
+
+// draw fills the buffers from rng and returns them as step inputs.
+func (n *stepNoise) draw(rng *rand.Rand) []any {
+	if n.branches == nil {
+		return nil
+	}
+	uniform(rng, n.branches)
+	uniform(rng, n.memory)
+	return []any{tensors.FromFlatDataAndDimensions(n.branches, n.branchDims...),
+		tensors.FromFlatDataAndDimensions(n.memory, n.memoryDims...)}
+}
+
+func prod(dims []int) int {
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	return n
 }

@@ -4,16 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/irgen/irgen/internal/dataset"
-	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/imageproc"
-	"github.com/irgen/irgen/internal/nn"
+	"github.com/irgen/irgen/internal/testutil"
 	"github.com/irgen/irgen/internal/train"
 )
 
@@ -32,20 +30,24 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 
 // TestTrainResume interrupts a run after its first step and resumes it:
 // the weights must be those of an uninterrupted run (same batches, same
-// targets, optimizer state saved), and validation's best weights must be
-// the ones kept.
+// targets, same dropout, optimizer state saved), and validation's best
+// weights must be the ones kept. Dropout must change what is learnt.
 func TestTrainResume(t *testing.T) {
-	be := testBackend(t)
-	const n = 24
-	rng := rand.New(rand.NewPCG(7, 8))
-	g := &dataset.Gray{W: 8, H: 8, Pix: make([]uint8, n*64), Labels: make([]int, n), Prefix: "tiny"}
-	for i := range g.Pix {
-		g.Pix[i] = uint8(rng.IntN(256))
+	plain, dropped := checkResume(t, 0), checkResume(t, 0.2)
+	if equalWeights(t, plain, dropped) {
+		t.Error("dropout 0.2 trained the same weights as no dropout")
 	}
+}
+
+// checkResume trains with dropout uninterrupted and interrupted, checks
+// that both give the same weights and returns them.
+func checkResume(t *testing.T, dropout float64) *Model {
+	be := testutil.Backend(t)
+	const n = 24
+	g := testutil.Gray(n, 4, 7)
 	labels := make([]int32, n)
 	codes := make([]int32, 2*n)
 	for i := range g.Labels {
-		g.Labels[i] = i % 4
 		labels[i] = int32(i % 4)
 		codes[2*i], codes[2*i+1] = int32(i%4), int32(i/4%4)
 	}
@@ -55,9 +57,9 @@ func TestTrainResume(t *testing.T) {
 	}
 	tf := imageproc.Transform{Size: 8, Channels: 1, Mean: []float32{0.5}, Std: []float32{0.5}, ScaleMin: 0.8, ScaleMax: 1}
 	src := dataset.NewLoader(g, tf, 1)
-	enc := encoder.Config{ImageSize: 8, Patch: 4, Channels: 1, Dim: 16, Depth: 1, Heads: 2, MLPDim: 32, Activation: nn.GELU, Eps: 1e-6}
+	enc := testutil.Encoder()
 	cfg := DefaultConfig(2, 4)
-	cfg.Dim, cfg.Depth, cfg.Heads, cfg.MLPDim = 16, 1, 2, 32
+	cfg.Dim, cfg.Depth, cfg.Heads, cfg.MLPDim, cfg.Dropout = 16, 1, 2, 32, dropout
 	newModel := func() *Model {
 		m, err := New(be, cfg, enc, nil, 5)
 		if err != nil {
@@ -96,11 +98,21 @@ func TestTrainResume(t *testing.T) {
 		return m
 	}
 	a, b := trainRun(t.TempDir(), false), trainRun(t.TempDir(), true)
-	n1 := 0
+	if !equalWeights(t, a, b) {
+		t.Fatalf("dropout %g: the resumed run trained other weights than the uninterrupted one", dropout)
+	}
+	return a
+}
+
+// equalWeights reports whether a and b hold the same float32 variables
+// bit for bit.
+func equalWeights(t *testing.T, a, b *Model) bool {
+	t.Helper()
+	n := 0
 	for v := range a.Vars.IterVariables() {
 		w := b.Vars.GetVariable(v.Path())
 		if w == nil {
-			t.Fatalf("%s missing from the resumed model", v.Path())
+			t.Fatalf("%s missing from the other model", v.Path())
 		}
 		x, _ := v.Value()
 		y, _ := w.Value()
@@ -110,12 +122,13 @@ func TestTrainResume(t *testing.T) {
 		xs, ys := tensors.MustCopyFlatData[float32](x), tensors.MustCopyFlatData[float32](y)
 		for i := range xs {
 			if xs[i] != ys[i] {
-				t.Fatalf("%s[%d]: %g uninterrupted, %g resumed", v.Path(), i, xs[i], ys[i])
+				return false
 			}
 		}
-		n1++
+		n++
 	}
-	if n1 == 0 {
+	if n == 0 {
 		t.Fatal("no variables compared")
 	}
+	return true
 }

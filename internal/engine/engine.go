@@ -51,6 +51,7 @@ type Engine struct {
 	// against searches.
 	wmu     sync.Mutex
 	journal Journal
+	shared  SharedJournal
 
 	mu      sync.RWMutex
 	gallery *gallery.Gallery

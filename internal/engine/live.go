@@ -93,23 +93,23 @@ func (e *Engine) AddImage(img image.Image, n NewImage) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("engine: add %q: %w", n.Key, err)
 	}
+	if sj := e.sharedJournal(); sj != nil {
+		if err := e.checkNew(n, code); err != nil {
+			return 0, err
+		}
+		id, err := sj.Add(Record{Key: n.Key, Label: n.Label, Feature: feat, Code: code, Data: n.Data, Type: n.Type})
+		if err != nil {
+			return 0, fmt.Errorf("engine: add %q: %w", n.Key, err)
+		}
+		return id, nil
+	}
 	e.wmu.Lock()
 	defer e.wmu.Unlock()
 	// Writers are serialized by wmu, so e.gallery can be read without mu.
-	g := e.gallery
-	if g == nil {
-		return 0, ErrNoGallery
+	if err := e.checkNew(n, code); err != nil {
+		return 0, err
 	}
-	if n.Label < -1 || int(n.Label) >= len(g.Classes) {
-		return 0, fmt.Errorf("%w: %d, want -1 or a class index below %d", ErrLabel, n.Label, len(g.Classes))
-	}
-	if err := semid.ID(code).Validate(g.M, g.L); err != nil {
-		return 0, fmt.Errorf("engine: add %q: %w", n.Key, err)
-	}
-	id := g.Len()
-	if id > trie.MaxItem {
-		return 0, fmt.Errorf("engine: add %q: gallery full (%d images)", n.Key, id)
-	}
+	id := e.gallery.Len()
 	if e.journal != nil {
 		r := Record{ID: id, Key: n.Key, Label: n.Label, Feature: feat, Code: code, Data: n.Data, Type: n.Type}
 		if err := e.journal.Add(r); err != nil {
@@ -118,19 +118,30 @@ func (e *Engine) AddImage(img image.Image, n NewImage) (int, error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	// The ID was validated and id is new, so neither step can fail; they
-	// run before the gallery grows so that a failure leaves no trace.
-	if err := e.trie.Insert(semid.ID(code), id); err != nil {
-		return 0, fmt.Errorf("engine: add %q: %w", n.Key, err)
-	}
-	if err := e.index.Add(feat); err != nil {
-		e.trie.Delete(id)
-		return 0, fmt.Errorf("engine: add %q: %w", n.Key, err)
-	}
-	if _, err := g.Append(n.Key, n.Label, feat, code); err != nil {
+	// The ID was validated and id is new, so no step can fail; they run
+	// before the gallery grows so that a failure leaves no trace.
+	if err := e.insert(id, n.Key, n.Label, feat, code); err != nil {
 		return 0, fmt.Errorf("engine: add %q: %w", n.Key, err)
 	}
 	return id, nil
+}
+
+// checkNew validates the label and semantic ID of an image to add.
+func (e *Engine) checkNew(n NewImage, code []int32) error {
+	g := e.Gallery()
+	if g == nil {
+		return ErrNoGallery
+	}
+	if n.Label < -1 || int(n.Label) >= len(g.Classes) {
+		return fmt.Errorf("%w: %d, want -1 or a class index below %d", ErrLabel, n.Label, len(g.Classes))
+	}
+	if err := semid.ID(code).Validate(g.M, g.L); err != nil {
+		return fmt.Errorf("engine: add %q: %w", n.Key, err)
+	}
+	if g.Len() > trie.MaxItem {
+		return fmt.Errorf("engine: add %q: gallery full (%d images)", n.Key, g.Len())
+	}
+	return nil
 }
 
 // Delete removes image id from the prefix tree and the exact index and
@@ -139,6 +150,12 @@ func (e *Engine) AddImage(img image.Image, n NewImage) (int, error) {
 // slot stays (ids are never reused). It returns ErrNotFound when id is
 // not a live image.
 func (e *Engine) Delete(id int) error {
+	if sj := e.sharedJournal(); sj != nil {
+		if err := sj.Delete(id); err != nil {
+			return fmt.Errorf("engine: delete %d: %w", id, err)
+		}
+		return nil
+	}
 	e.wmu.Lock()
 	defer e.wmu.Unlock()
 	if !e.live(id) {
@@ -149,6 +166,12 @@ func (e *Engine) Delete(id int) error {
 			return fmt.Errorf("engine: delete %d: %w", id, err)
 		}
 	}
+	return e.remove(id)
+}
+
+// remove takes live image id out of the prefix tree and the index. The
+// caller holds wmu.
+func (e *Engine) remove(id int) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.trie.Delete(id)

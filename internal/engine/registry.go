@@ -54,6 +54,24 @@ func Hits(res [][]knn.Result) [][]Hit {
 	return out
 }
 
+// SearchEmbedded is the Search of a Retriever over embeddings: it embeds
+// the n query images with embed, timing it, and finds their neighbours
+// with find. Errors are returned as they are.
+func SearchEmbedded(images []float32, n int, embed func(images []float32, n int) ([]float32, error),
+	find func(q []float32) ([][]knn.Result, error)) ([][]Hit, time.Duration, error) {
+	start := time.Now()
+	q, err := embed(images, n)
+	if err != nil {
+		return nil, 0, err
+	}
+	enc := time.Since(start)
+	res, err := find(q)
+	if err != nil {
+		return nil, enc, err
+	}
+	return Hits(res), enc, nil
+}
+
 // Opener loads a method's Retriever for an engine. It returns
 // ErrUnavailable when the model lacks what the method needs (say, its
 // training has not been run), with a hint on how to get it.

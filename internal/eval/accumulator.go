@@ -13,11 +13,14 @@ var ErrK = errors.New("eval: k must be positive")
 // Result is the summary of one method's evaluation. Metric maps are keyed by
 // the cutoff k; in JSON the keys appear as strings ("1", "10").
 type Result struct {
-	Method     string          `json:"method"`
-	Queries    int             `json:"queries"`
-	Precision  map[int]float64 `json:"precision"`
-	Recall     map[int]float64 `json:"recall"`
-	MAP        map[int]float64 `json:"map"`
+	Method    string          `json:"method"`
+	Queries   int             `json:"queries"`
+	Precision map[int]float64 `json:"precision"`
+	Recall    map[int]float64 `json:"recall"`
+	MAP       map[int]float64 `json:"map"`
+	// Fraction is the fraction of the relevant items retrieved (see
+	// FractionAtK), where Recall is the hit rate.
+	Fraction   map[int]float64 `json:"fraction,omitempty"`
 	MsPerQuery float64         `json:"ms_per_query"`
 	MsEncode   float64         `json:"ms_encode"`
 	MsSearch   float64         `json:"ms_search"`
@@ -34,6 +37,7 @@ type Accumulator struct {
 	queries int
 	prec    []float64 // sums of P@ks[i]
 	rec     []float64 // sums of R@ks[i]
+	frac    []float64 // sums of FractionAtK(ks[i])
 	ap      float64   // sum of AP@mapK
 
 	timed          int
@@ -57,6 +61,7 @@ func New(ks []int, mapK int) (*Accumulator, error) {
 		mapK: mapK,
 		prec: make([]float64, len(ks)),
 		rec:  make([]float64, len(ks)),
+		frac: make([]float64, len(ks)),
 	}, nil
 }
 
@@ -69,6 +74,7 @@ func (a *Accumulator) Add(retrievedLabels []int, queryLabel, numRelevant int) {
 	for i, k := range a.ks {
 		a.prec[i] += PrecisionAtK(retrievedLabels, queryLabel, k)
 		a.rec[i] += RecallAtK(retrievedLabels, queryLabel, k)
+		a.frac[i] += FractionAtK(retrievedLabels, queryLabel, k, numRelevant)
 	}
 	a.ap += APAtK(retrievedLabels, queryLabel, a.mapK, numRelevant)
 }
@@ -92,6 +98,7 @@ func (a *Accumulator) Merge(b *Accumulator) error {
 	for i := range a.ks {
 		a.prec[i] += b.prec[i]
 		a.rec[i] += b.rec[i]
+		a.frac[i] += b.frac[i]
 	}
 	a.ap += b.ap
 	a.timed += b.timed
@@ -107,11 +114,13 @@ func (a *Accumulator) Result() Result {
 		Queries:   a.queries,
 		Precision: make(map[int]float64, len(a.ks)),
 		Recall:    make(map[int]float64, len(a.ks)),
+		Fraction:  make(map[int]float64, len(a.ks)),
 		MAP:       map[int]float64{a.mapK: mean(a.ap, a.queries)},
 	}
 	for i, k := range a.ks {
 		r.Precision[k] = mean(a.prec[i], a.queries)
 		r.Recall[k] = mean(a.rec[i], a.queries)
+		r.Fraction[k] = mean(a.frac[i], a.queries)
 	}
 	if a.timed > 0 {
 		ms := func(d time.Duration) float64 { return d.Seconds() * 1e3 / float64(a.timed) }

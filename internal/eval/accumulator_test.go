@@ -29,6 +29,7 @@ func TestAccumulator(t *testing.T) {
 		Queries:    2,
 		Precision:  map[int]float64{1: 0.5, 5: 0.4},           // (1+0)/2, (0.6+0.2)/2
 		Recall:     map[int]float64{1: 0.5, 5: 1},             // (1+0)/2, (1+1)/2
+		Fraction:   map[int]float64{1: 0.125, 5: 0.875},       // (1/4+0)/2, (3/4+1/1)/2
 		MAP:        map[int]float64{5: (29.0/48 + 1.0/3) / 2}, // 0.46875
 		MsEncode:   3,                                         // (2+4)/2
 		MsSearch:   7,                                         // (6+8)/2
@@ -43,7 +44,7 @@ func TestAccumulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantJSON := `{"method":"knn","queries":2,"precision":{"1":0.5,"5":0.4},"recall":{"1":0.5,"5":1},"map":{"5":0.46875},"ms_per_query":10,"ms_encode":3,"ms_search":7}`
+	wantJSON := `{"method":"knn","queries":2,"precision":{"1":0.5,"5":0.4},"recall":{"1":0.5,"5":1},"map":{"5":0.46875},"fraction":{"1":0.125,"5":0.875},"ms_per_query":10,"ms_encode":3,"ms_search":7}`
 	if string(b) != wantJSON {
 		t.Errorf("JSON = %s; want %s", b, wantJSON)
 	}
@@ -58,6 +59,7 @@ func TestAccumulatorEmpty(t *testing.T) {
 	want := Result{
 		Precision: map[int]float64{1: 0, 10: 0},
 		Recall:    map[int]float64{1: 0, 10: 0},
+		Fraction:  map[int]float64{1: 0, 10: 0},
 		MAP:       map[int]float64{100: 0},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -25,6 +25,17 @@ func RecallAtK(retrievedLabels []int, queryLabel, k int) float64 {
 	return HitAtK(retrievedLabels, queryLabel, k)
 }
 
+// FractionAtK returns the fraction of the numRelevant relevant gallery
+// items found among the top k retrieved: the Recall@K of information
+// retrieval and of seed 002 (ViT-DSI's Recall@100). It returns 0 when k or
+// numRelevant is not positive.
+func FractionAtK(retrievedLabels []int, queryLabel, k, numRelevant int) float64 {
+	if k <= 0 || numRelevant <= 0 {
+		return 0
+	}
+	return float64(hits(retrievedLabels, queryLabel, k)) / float64(numRelevant)
+}
+
 // APAtK returns the average precision at k:
 //
 //	AP@k = Σ_{r=1..k} P@r·rel(r) / min(k, numRelevant)

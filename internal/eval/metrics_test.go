@@ -33,6 +33,22 @@ func TestPrecisionAtK(t *testing.T) {
 	}
 }
 
+// TestFractionAtK checks the fraction of relevant items retrieved on
+// hand-counted cases.
+func TestFractionAtK(t *testing.T) {
+	late := []int{0, 0, 1, 1, 0, 1}
+	for _, tt := range []struct {
+		k, relevant int
+		want        float64
+	}{
+		{3, 4, 0.25}, {4, 4, 0.5}, {6, 3, 1}, {50, 6, 0.5}, {0, 4, 0}, {3, 0, 0},
+	} {
+		if got := FractionAtK(late, 1, tt.k, tt.relevant); got != tt.want {
+			t.Errorf("FractionAtK(k %d, %d relevant) = %v; want %v", tt.k, tt.relevant, got, tt.want)
+		}
+	}
+}
+
 func TestRecallAtK(t *testing.T) {
 	late := []int{0, 0, 1}
 	tests := []struct {

@@ -3,11 +3,12 @@ package gallery
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"hash/crc32"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/irgen/irgen/internal/store/storetest"
 )
 
 func sample() *Gallery {
@@ -62,25 +63,18 @@ func TestDamaged(t *testing.T) {
 	var buf bytes.Buffer
 	sample().WriteTo(&buf)
 	good := buf.Bytes()
-	flip := bytes.Clone(good)
-	flip[len(flip)-6] ^= 1
-	ver := bytes.Clone(good)
-	ver[8] = 7
-	for _, tc := range []struct {
-		name string
-		data []byte
-		want error
-	}{
+	flip := storetest.Edit(good, func(b []byte) { b[len(b)-6] ^= 1 })
+	ver := storetest.Edit(good, func(b []byte) { b[8] = 7 })
+	storetest.Rejects(t, []storetest.Bad{
 		{"empty", nil, ErrFormat},
 		{"truncated", good[:len(good)-9], ErrFormat},
 		{"flipped", flip, ErrFormat},
 		{"version", ver, ErrVersion},
-	} {
+	}, func(t *testing.T, data []byte) error {
 		var g Gallery
-		if _, err := g.ReadFrom(bytes.NewReader(tc.data)); !errors.Is(err, tc.want) {
-			t.Errorf("%s: ReadFrom = %v; want %v", tc.name, err, tc.want)
-		}
-	}
+		_, err := g.ReadFrom(bytes.NewReader(data))
+		return err
+	})
 }
 
 func TestCheck(t *testing.T) {

@@ -119,24 +119,11 @@ func (ix *Index) scanTile(qs []float32, lo, k int, tops []TopK, scores []float32
 			if neg {
 				kernel(qs[qi*dim:(qi+1)*dim], block, dim, sc)
 			}
-			if exclude == nil {
-				pushBlock(&tops[j], sc, blo, neg, ix.deleted[blo:bhi], ix.ndel > 0, -1)
-				continue
+			var skip func(id int) bool
+			if exclude != nil {
+				skip = func(id int) bool { return exclude(qi, id) }
 			}
-			top := &tops[j]
-			for i, v := range sc {
-				if neg {
-					v = -v
-				}
-				if top.Full() && v < top.h[0].Score {
-					continue
-				}
-				id := blo + i
-				if ix.deleted[id] || exclude(qi, id) {
-					continue
-				}
-				top.Push(id, v)
-			}
+			pushBlock(&tops[j], sc, blo, neg, ix.deleted[blo:bhi], ix.ndel > 0, -1, skip)
 		}
 	}
 }

@@ -68,13 +68,14 @@ func scan(ix *Index, q []float32, exclude int, scores []float32, top *TopK, kern
 		hi := min(lo+len(scores), n)
 		sc := scores[:hi-lo]
 		kernel(q, ix.data[lo*dim:hi*dim], dim, sc)
-		pushBlock(top, sc, lo, neg, ix.deleted[lo:hi], ix.ndel > 0, exclude)
+		pushBlock(top, sc, lo, neg, ix.deleted[lo:hi], ix.ndel > 0, exclude, nil)
 	}
 }
 
 // pushBlock offers block scores sc (rows lo, lo+1, ...) to top, skipping
-// deleted rows and exclude. neg flips distances into scores.
-func pushBlock(top *TopK, sc []float32, lo int, neg bool, deleted []bool, anyDeleted bool, exclude int) {
+// deleted rows, exclude and the rows skip (nil: none) reports. neg flips
+// distances into scores.
+func pushBlock(top *TopK, sc []float32, lo int, neg bool, deleted []bool, anyDeleted bool, exclude int, skip func(id int) bool) {
 	deleted = deleted[:len(sc)]
 	for i, v := range sc {
 		if neg {
@@ -84,7 +85,7 @@ func pushBlock(top *TopK, sc []float32, lo int, neg bool, deleted []bool, anyDel
 			continue
 		}
 		id := lo + i
-		if (anyDeleted && deleted[i]) || id == exclude {
+		if (anyDeleted && deleted[i]) || id == exclude || (skip != nil && skip(id)) {
 			continue
 		}
 		top.Push(id, v)

@@ -103,3 +103,13 @@ func MLP(scope *model.Scope, x *Node, hidden int, act Activation) *Node {
 
 // AddLast adds v, whose shape matches the trailing axes of x, to x.
 func AddLast(x, v *Node) *Node { return Add(x, ExpandLeftToRank(v, x.Rank())) }
+
+// Dropout zeroes the values of x whose uniform [0, 1) noise u (x's shape)
+// is below rate and scales the others by 1/(1-rate), keeping the mean.
+func Dropout(x, u *Node, rate float64) *Node {
+	if rate <= 0 {
+		return x
+	}
+	keep := GreaterOrEqual(u, ConstAs(u, rate))
+	return Where(keep, MulScalar(x, 1/(1-rate)), ZerosLike(x))
+}

@@ -1,7 +1,6 @@
 package rq
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -80,25 +79,8 @@ func (q *Quantizer) ReadFrom(r io.Reader) (int64, error) {
 }
 
 // MarshalBinary returns the binary format of q.
-func (q *Quantizer) MarshalBinary() ([]byte, error) {
-	var b bytes.Buffer
-	if _, err := q.WriteTo(&b); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
+func (q *Quantizer) MarshalBinary() ([]byte, error) { return store.Marshal(q) }
 
 // UnmarshalBinary replaces q with the quantizer in data, which must hold
 // exactly one saved quantizer.
-func (q *Quantizer) UnmarshalBinary(data []byte) error {
-	r := bytes.NewReader(data)
-	var n Quantizer
-	if _, err := n.ReadFrom(r); err != nil {
-		return err
-	}
-	if r.Len() != 0 {
-		return fmt.Errorf("%w: %d trailing bytes", ErrFormat, r.Len())
-	}
-	*q = n
-	return nil
-}
+func (q *Quantizer) UnmarshalBinary(data []byte) error { return store.Unmarshal(format, q, data) }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/irgen/irgen/internal/store/storetest"
 )
 
 // headerSize is the size of the file's header: magic, version, M, L, Dim.
@@ -110,16 +112,8 @@ func TestReadFromRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	edit := func(f func(b []byte)) []byte {
-		b := bytes.Clone(blob)
-		f(b)
-		return b
-	}
-	tests := []struct {
-		name string
-		data []byte
-		want error
-	}{
+	edit := func(f func(b []byte)) []byte { return storetest.Edit(blob, f) }
+	tests := []storetest.Bad{
 		{"empty", nil, ErrFormat},
 		{"magic", edit(func(b []byte) { b[0] = 'X' }), ErrFormat},
 		{"version 2", edit(func(b []byte) { binary.LittleEndian.PutUint32(b[8:], 2) }), ErrVersion},
@@ -130,27 +124,15 @@ func TestReadFromRejects(t *testing.T) {
 		{"flipped payload", edit(func(b []byte) { b[headerSize+3] ^= 1 }), ErrFormat},
 		{"flipped checksum", edit(func(b []byte) { b[len(b)-1] ^= 1 }), ErrFormat},
 	}
-	for cut := 1; cut < len(blob); cut += 7 {
-		tests = append(tests, struct {
-			name string
-			data []byte
-			want error
-		}{"truncated", blob[:cut], ErrFormat})
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			q := smallQuantizer(t)
-			before := bytes.Clone(blob)
-			_, err := q.ReadFrom(bytes.NewReader(tt.data))
-			if !errors.Is(err, tt.want) {
-				t.Fatalf("ReadFrom error = %v; want %v", err, tt.want)
-			}
-			after, _ := q.MarshalBinary()
-			if !bytes.Equal(before, after) {
-				t.Errorf("failed ReadFrom modified the quantizer")
-			}
-		})
-	}
+	tests = append(tests, storetest.Truncated(blob, 1, 7, ErrFormat)...)
+	storetest.Rejects(t, tests, func(t *testing.T, data []byte) error {
+		q := smallQuantizer(t)
+		_, err := q.ReadFrom(bytes.NewReader(data))
+		if after, _ := q.MarshalBinary(); !bytes.Equal(blob, after) {
+			t.Errorf("failed ReadFrom modified the quantizer")
+		}
+		return err
+	})
 }
 
 func FuzzUnmarshalBinary(f *testing.F) {
@@ -162,21 +144,8 @@ func FuzzUnmarshalBinary(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(blob)
-	f.Add(blob[:headerSize])
-	f.Add([]byte("IRGENRQ\x00"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var q Quantizer
-		if err := q.UnmarshalBinary(data); err != nil {
-			return
-		}
-		again, err := q.MarshalBinary()
-		if err != nil {
-			t.Fatalf("MarshalBinary after a successful UnmarshalBinary: %v", err)
-		}
-		if !bytes.Equal(again, data) {
-			t.Fatalf("re-encoding differs from the accepted input")
-		}
+	seeds := [][]byte{blob, blob[:headerSize], []byte("IRGENRQ\x00")}
+	storetest.FuzzRewrite(f, seeds, storetest.Unmarshal[Quantizer], func(t *testing.T, q *Quantizer) {
 		out := make([]float32, q.Dim)
 		if err := q.Decode(make([]int32, q.M), out); err != nil {
 			t.Fatalf("Decode on a loaded quantizer: %v", err)

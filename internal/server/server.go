@@ -80,10 +80,23 @@ func DefaultConfig() Config {
 	}
 }
 
+// Catalog is where the served collection is kept: a *catalog.Catalog
+// (embedded SQLite, one server) or a *pgcat.Catalog (PostgreSQL, shared
+// by replicas). Changes reach it through the engine (its journal); the
+// server reads stored files and their size from it.
+type Catalog interface {
+	// Image returns an image's row with its stored file, if any.
+	Image(ctx context.Context, id int) (catalog.Image, error)
+	// StoredBytes is the size of the image files kept.
+	StoredBytes() (int64, error)
+	// Writable checks, by a write that is rolled back, that writes work.
+	Writable() error
+}
+
 // Server serves one engine and its catalog.
 type Server struct {
 	e       *engine.Engine
-	cat     *catalog.Catalog // nil: changes are kept in memory only
+	cat     Catalog // nil: changes are kept in memory only
 	cfg     Config
 	access  Access
 	bodies  *budget
@@ -96,7 +109,7 @@ type Server struct {
 
 // New returns a server of e. cat is e's catalog (see catalog.Attach); nil
 // serves without one, and adds and deletes then last until exit.
-func New(e *engine.Engine, cat *catalog.Catalog, cfg Config) *Server {
+func New(e *engine.Engine, cat Catalog, cfg Config) *Server {
 	d := DefaultConfig()
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = d.MaxBodyBytes

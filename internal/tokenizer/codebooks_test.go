@@ -6,9 +6,8 @@ import (
 	"testing"
 
 	"github.com/irgen/irgen/internal/dataset"
-	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/imageproc"
-	"github.com/irgen/irgen/internal/nn"
+	"github.com/irgen/irgen/internal/testutil"
 )
 
 // classImages returns a split of copies copies of one 8×8 image per
@@ -36,10 +35,10 @@ func classImages(classes, copies int) *dataset.Gray {
 // the residuals left, zero, must reconstruct every feature exactly.
 func TestInitCodebooksFindsClusters(t *testing.T) {
 	const classes, copies = 4, 10
-	enc := encoder.Config{ImageSize: 8, Patch: 4, Channels: 1, Dim: 16, Depth: 1, Heads: 2, MLPDim: 32, Activation: nn.GELU, Eps: 1e-6}
+	enc := testutil.Encoder()
 	c := DefaultConfig(enc, classes)
 	c.FeatureDim, c.M, c.L = 8, 2, classes
-	m, err := New(testBackend(t), c, 1)
+	m, err := New(testutil.Backend(t), c, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

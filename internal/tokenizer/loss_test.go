@@ -1,31 +1,18 @@
 package tokenizer
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"testing"
 
-	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
-	"github.com/irgen/irgen/internal/backend"
+	"github.com/irgen/irgen/internal/testutil"
 )
-
-var sharedBackend = sync.OnceValues(func() (compute.Backend, error) { return backend.New("") })
-
-// testBackend is the pure-Go backend, shared by the tests of the package.
-func testBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := sharedBackend()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // classifierPath is the cosine classifier's kernel [FeatureDim, Classes].
 const classifierPath = HeadScope + "/classifier/kernel"
@@ -42,8 +29,8 @@ type lossCase struct {
 // lossOut is what the graph computes: the terms of Losses, and the
 // gradients of Total with respect to f, w and (when quantizing) cb.
 type lossOut struct {
-	total, classify, reconstruct, commit, accuracy float64
-	gradF, gradW, gradCB                           []float64
+	terms
+	gradF, gradW, gradCB []float64
 }
 
 func f32(x []float64) []float32 {
@@ -75,7 +62,7 @@ func runLoss(t *testing.T, lc lossCase, quantize bool) lossOut {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exec, err := model.NewExec(testBackend(t), store, func(scope *model.Scope, f, labels *Node) []*Node {
+	exec, err := model.NewExec(testutil.Backend(t), store, func(scope *model.Scope, f, labels *Node) []*Node {
 		l := featureLoss(scope, c, f, labels, quantize)
 		wrt := []*Node{f, w.NodeValue(f.Graph())}
 		if quantize {
@@ -94,7 +81,7 @@ func runLoss(t *testing.T, lc lossCase, quantize bool) lossOut {
 		t.Fatalf("the loss made %d variables; want the 2 the test set (classifier, codebooks)", n)
 	}
 	scalar := func(i int) float64 { return float64(tensors.ToScalar[float32](res[i])) }
-	out := lossOut{total: scalar(0), classify: scalar(1), reconstruct: scalar(2), commit: scalar(3), accuracy: scalar(4),
+	out := lossOut{terms: terms{total: scalar(0), classify: scalar(1), reconstruct: scalar(2), commit: scalar(3), accuracy: scalar(4)},
 		gradF: f64(tensors.MustCopyFlatData[float32](res[5])), gradW: f64(tensors.MustCopyFlatData[float32](res[6]))}
 	if quantize {
 		out.gradCB = f64(tensors.MustCopyFlatData[float32](res[7]))
@@ -137,43 +124,51 @@ func TestLossByHand(t *testing.T) {
 	// value; the commitment one is weighted by β.
 	vq := 1.15 / 6
 	tests := []struct {
-		name                                           string
-		quantize                                       bool
-		rqWeight                                       float64
-		total, classify, reconstruct, commit, accuracy float64
+		name     string
+		quantize bool
+		rqWeight float64
+		want     terms
 	}{
-		{"classification only", false, 0.5, classify, classify, 0, 0, 2.0 / 3},
-		{"quantized", true, 0.5, classify + 0.5*(level0+level1) + 1.25*vq, classify, level0 + level1, 1.25 * vq, 2.0 / 3},
+		{"classification only", false, 0.5, terms{classify, classify, 0, 0, 2.0 / 3}},
+		{"quantized", true, 0.5, terms{classify + 0.5*(level0+level1) + 1.25*vq, classify, level0 + level1, 1.25 * vq, 2.0 / 3}},
 		// RQWeight 0 (seed 000's ablation) leaves the reconstruction
 		// losses out of the total, not the VQ terms.
-		{"rq weight 0", true, 0, classify + 1.25*vq, classify, level0 + level1, 1.25 * vq, 2.0 / 3},
+		{"rq weight 0", true, 0, terms{classify + 1.25*vq, classify, level0 + level1, 1.25 * vq, 2.0 / 3}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			lc := handCase
 			lc.c.RQWeight = tc.rqWeight
 			got := runLoss(t, lc, tc.quantize)
-			for _, v := range []struct {
-				name      string
-				got, want float64
-			}{
-				{"total", got.total, tc.total},
-				{"classify", got.classify, tc.classify},
-				{"reconstruct", got.reconstruct, tc.reconstruct},
-				{"commit", got.commit, tc.commit},
-				{"accuracy", got.accuracy, tc.accuracy},
-			} {
-				if math.Abs(v.got-v.want) > 1e-5 {
-					t.Errorf("%s = %.7f; want %.7f", v.name, v.got, v.want)
-				}
-			}
+			checkTerms(t, "", got.terms, tc.want, func(float64) float64 { return 1e-5 })
 		})
 	}
 }
 
-// refTerms are the tokenizer objective's terms computed by refLoss.
-type refTerms struct {
+// terms are the tokenizer objective's terms (Losses), as the graph or
+// refLoss computes them.
+type terms struct {
 	total, classify, reconstruct, commit, accuracy float64
+}
+
+// checkTerms reports each term of got that differs from want's by more
+// than tol(want), its message prefixed with prefix.
+func checkTerms(t *testing.T, prefix string, got, want terms, tol func(want float64) float64) {
+	t.Helper()
+	for _, v := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"total", got.total, want.total},
+		{"classify", got.classify, want.classify},
+		{"reconstruct", got.reconstruct, want.reconstruct},
+		{"commit", got.commit, want.commit},
+		{"accuracy", got.accuracy, want.accuracy},
+	} {
+		if math.Abs(v.got-v.want) > tol(v.want) {
+			t.Errorf("%s%s = %.7f; want %.7f", prefix, v.name, v.got, v.want)
+		}
+	}
 }
 
 // refLoss computes the tokenizer objective in float64 from its
@@ -184,7 +179,7 @@ type refTerms struct {
 // codes), the others from x and cb: at x = xs, cb = cbs it is the loss,
 // and its partial derivatives in x, w and cb are the gradients a training
 // step must follow.
-func refLoss(c Config, x, xs, w, cb, cbs []float64, labels []int32, quantize bool) refTerms {
+func refLoss(c Config, x, xs, w, cb, cbs []float64, labels []int32, quantize bool) terms {
 	f, k, b := c.FeatureDim, c.Classes, len(labels)
 	wn := slices.Clone(w) // columns normalized
 	for j := range k {
@@ -223,7 +218,7 @@ func refLoss(c Config, x, xs, w, cb, cbs []float64, labels []int32, quantize boo
 		}
 		return loss / float64(b), acc / float64(b)
 	}
-	var out refTerms
+	var out terms
 	out.classify, out.accuracy = ce(x)
 	out.total = out.classify
 	if !quantize {
@@ -325,20 +320,8 @@ func TestLossMatchesReference(t *testing.T) {
 		for _, quantize := range []bool{false, true} {
 			got := runLoss(t, lc, quantize)
 			want := refLoss(lc.c, lc.f, lc.f, lc.w, lc.cb, lc.cb, lc.labels, quantize)
-			for _, v := range []struct {
-				name      string
-				got, want float64
-			}{
-				{"total", got.total, want.total},
-				{"classify", got.classify, want.classify},
-				{"reconstruct", got.reconstruct, want.reconstruct},
-				{"commit", got.commit, want.commit},
-				{"accuracy", got.accuracy, want.accuracy},
-			} {
-				if math.Abs(v.got-v.want) > 1e-5*math.Max(1, math.Abs(v.want)) {
-					t.Errorf("seed %d quantize %v: %s = %.7f; want %.7f", seed, quantize, v.name, v.got, v.want)
-				}
-			}
+			checkTerms(t, fmt.Sprintf("seed %d quantize %v: ", seed, quantize), got.terms, want,
+				func(want float64) float64 { return 1e-5 * math.Max(1, math.Abs(want)) })
 		}
 	}
 }

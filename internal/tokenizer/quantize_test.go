@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/irgen/irgen/internal/rq"
+	"github.com/irgen/irgen/internal/testutil"
 )
 
 // quantized is the output of Quantize: codes [B, M], partial
@@ -24,7 +25,7 @@ type quantized struct {
 func runQuantize(t *testing.T, codebooks, x []float32, m, l, dim int) quantized {
 	t.Helper()
 	n := len(x) / dim
-	exec, err := graph.NewExec(testBackend(t), func(cb, x *graph.Node) []*graph.Node {
+	exec, err := graph.NewExec(testutil.Backend(t), func(cb, x *graph.Node) []*graph.Node {
 		codes, partial, residuals := Quantize(cb, x, m)
 		return []*graph.Node{codes, partial, residuals}
 	})

@@ -2,7 +2,6 @@ package tokenizer
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -30,9 +29,7 @@ type Model struct {
 	// run is padded to it so the graph compiles once.
 	Batch int
 
-	once sync.Once
-	feat *model.Exec
-	err  error
+	feat encoder.Lazy
 }
 
 // New returns a tokenizer with freshly initialized weights.
@@ -47,11 +44,11 @@ func New(backend compute.Backend, c Config, seed int64) (*Model, error) {
 
 // files are the tokenizer's configuration and weights, at the bundle's
 // root.
-var files = ckpt.Files{Config: ConfigFile, Weights: WeightsFile}
+var files = ckpt.Files{Config: ConfigFile, Weights: WeightsFile, Name: "tokenizer"}
 
 // Load reads the tokenizer saved in dir.
 func Load(backend compute.Backend, dir string) (*Model, error) {
-	return ckpt.LoadDir(files, "tokenizer", dir, func(c Config) (*Model, *model.Store, error) {
+	return ckpt.LoadDir(files, dir, func(c Config) (*Model, *model.Store, error) {
 		m, err := New(backend, c, 0)
 		if err != nil {
 			return nil, nil, err
@@ -61,19 +58,13 @@ func Load(backend compute.Backend, dir string) (*Model, error) {
 }
 
 func (m *Model) loadWeights(path string) error {
-	if err := ckpt.LoadFile(path, m.Vars); err != nil {
-		return fmt.Errorf("tokenizer: %w", err)
-	}
-	return nil
+	return files.LoadWeightsFile(path, m.Vars)
 }
 
 // Save writes the configuration and the weights (optimizer state
 // included, so training can resume) into dir, atomically.
 func (m *Model) Save(dir string) error {
-	if err := files.Save(dir, m.Config, m.Vars); err != nil {
-		return fmt.Errorf("tokenizer: %w", err)
-	}
-	return nil
+	return files.Save(dir, m.Config, m.Vars)
 }
 
 func (m *Model) saveWeights(path string) error {
@@ -83,25 +74,12 @@ func (m *Model) saveWeights(path string) error {
 // Features encodes n images (n × H × W × C, normalized) into n
 // L2-normalized features of Config.FeatureDim values.
 func (m *Model) Features(images []float32, n int) ([]float32, error) {
-	c := m.Config.Encoder
-	size := c.ImageSize * c.ImageSize * c.Channels
-	if len(images) != n*size {
-		return nil, fmt.Errorf("tokenizer: %d values for %d images of %d", len(images), n, size)
+	graph := func(scope *model.Scope, x *Node) *Node {
+		f, _ := Feature(scope, m.Config, x)
+		return f
 	}
-	m.once.Do(func() {
-		m.feat, m.err = model.NewExec(m.Backend, m.Vars, func(scope *model.Scope, x *Node) *Node {
-			f, _ := Feature(scope, m.Config, x)
-			return f
-		})
-	})
-	if m.err != nil {
-		return nil, m.err
-	}
-	out, err := encoder.RunBatched(m.feat, c, images, n, m.Batch, m.Config.FeatureDim)
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: encode: %w", err)
-	}
-	return out, nil
+	return m.feat.Run(encoder.Job{Backend: m.Backend, Vars: m.Vars, Config: m.Config.Encoder, Graph: graph,
+		Batch: m.Batch, Dim: m.Config.FeatureDim, Name: "tokenizer", Verb: "encode"}, images, n)
 }
 
 // Quantizer returns the residual quantizer of the trained codebooks.

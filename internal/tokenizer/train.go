@@ -237,21 +237,5 @@ func initCodebooks(m *Model, src *dataset.Loader, tc TrainConfig) error {
 
 // Encode returns the features of the images idx of src (eval transform).
 func Encode(m *Model, src *dataset.Loader, idx []int) ([]float32, error) {
-	size := src.Transform.Len()
-	chunk := m.Batch * 8
-	out := make([]float32, 0, len(idx)*m.Config.FeatureDim)
-	images := make([]float32, chunk*size)
-	for lo := 0; lo < len(idx); lo += chunk {
-		hi := min(lo+chunk, len(idx))
-		buf := images[:(hi-lo)*size]
-		if err := src.Fill(idx[lo:hi], -1, buf, nil); err != nil {
-			return nil, err
-		}
-		f, err := m.Features(buf, hi-lo)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, f...)
-	}
-	return out, nil
+	return src.Encode(context.Background(), idx, m.Batch*8, m.Features, nil)
 }

@@ -3,6 +3,7 @@ package train
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -117,5 +118,29 @@ func TestLoopNotReady(t *testing.T) {
 	// First real check at 6 is the best; 7 and 8 are not better: stop at 8.
 	if best.Step != 6 || saves != 1 || best.Stopped != 8 || done != 8 {
 		t.Errorf("best %+v, %d saves, ran %d steps; want best at 6, 1 save, stopped at 8", best, saves, done)
+	}
+}
+
+// TestLoopTarget checks that a run stops at the first validation that
+// reaches its target, keeping that model as the best, and says why.
+func TestLoopTarget(t *testing.T) {
+	scores := map[int]float64{2: 0.5, 4: 0.98, 6: 0.995, 8: 1}
+	var best Best
+	done, saved := 0, -1
+	var out bytes.Buffer
+	l := &Loop{Name: "t", Steps: 20, Out: &out, ValidEvery: 2, Patience: 5, Target: 0.99, Best: &best,
+		Step:     func(i int) (string, error) { done = i + 1; return "", nil },
+		Save:     func(d int) error { saved = d; return nil },
+		Validate: func() (float64, string, error) { return scores[done], "", nil },
+		SaveBest: func() error { return nil },
+	}
+	if err := l.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if best.Score != 0.995 || best.Step != 6 || best.Stopped != 6 || saved != 6 || done != 6 {
+		t.Errorf("best %+v, saved %d, ran %d steps; want 0.995 at 6, stopped and saved at 6", best, saved, done)
+	}
+	if !strings.Contains(out.String(), "reached the target 0.99") {
+		t.Errorf("no reason in %q", out.String())
 	}
 }

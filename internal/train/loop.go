@@ -49,6 +49,9 @@ type Loop struct {
 	// Patience is the number of validations in a row without a new best
 	// after which training stops; 0 never stops early.
 	Patience int
+	// Target, when positive, stops training once a validation scores at
+	// least Target: the model has converged (e.g. memorized its gallery).
+	Target float64
 	// SaveBest keeps the current weights as the best so far.
 	SaveBest func() error
 	// Best is the validation record, updated in place; required with
@@ -99,8 +102,8 @@ func (l *Loop) Run(ctx context.Context) error {
 				return err
 			}
 			if stop {
-				fmt.Fprintf(l.Out, "%s: stopped at step %d of %d: no better validation score in %d checks (best %.4f at step %d)\n",
-					l.Name, i+1, l.Steps, l.Patience, l.Best.Score, l.Best.Step)
+				fmt.Fprintf(l.Out, "%s: stopped at step %d of %d: %s (best %.4f at step %d)\n",
+					l.Name, i+1, l.Steps, l.stopReason(), l.Best.Score, l.Best.Step)
 				p.Done((i+1)*unit, status)
 				return l.Save(i + 1)
 			}
@@ -114,6 +117,14 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 	p.Done(l.Steps*unit, status)
 	return l.Save(l.Steps)
+}
+
+// stopReason says why validation stopped training.
+func (l *Loop) stopReason() string {
+	if l.Target > 0 && l.Best.Score >= l.Target {
+		return fmt.Sprintf("validation score reached the target %g", l.Target)
+	}
+	return fmt.Sprintf("no better validation score in %d checks", l.Patience)
 }
 
 // due reports whether a validation falls after done steps.
@@ -143,7 +154,8 @@ func (l *Loop) validate(done int) (stop bool, err error) {
 		b.Stale++
 	}
 	fmt.Fprintf(l.Out, "%s: validation at step %d: %s%s\n", l.Name, done, status, mark)
-	if l.Patience > 0 && b.Stale >= l.Patience && done < l.Steps {
+	reached := l.Target > 0 && score >= l.Target
+	if (reached || l.Patience > 0 && b.Stale >= l.Patience) && done < l.Steps {
 		b.Stopped = done
 		return true, nil
 	}

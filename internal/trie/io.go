@@ -1,7 +1,6 @@
 package trie
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -135,25 +134,8 @@ func (t *Trie) ReadFrom(r io.Reader) (int64, error) {
 }
 
 // MarshalBinary returns the binary format of t.
-func (t *Trie) MarshalBinary() ([]byte, error) {
-	var b bytes.Buffer
-	if _, err := t.WriteTo(&b); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
+func (t *Trie) MarshalBinary() ([]byte, error) { return store.Marshal(t) }
 
 // UnmarshalBinary replaces t with the trie in data, which must hold exactly
 // one saved trie.
-func (t *Trie) UnmarshalBinary(data []byte) error {
-	r := bytes.NewReader(data)
-	var n Trie
-	if _, err := n.ReadFrom(r); err != nil {
-		return err
-	}
-	if r.Len() != 0 {
-		return fmt.Errorf("%w: %d trailing bytes", ErrFormat, r.Len())
-	}
-	*t = n
-	return nil
-}
+func (t *Trie) UnmarshalBinary(data []byte) error { return store.Unmarshal(format, t, data) }

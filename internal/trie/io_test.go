@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/irgen/irgen/internal/semid"
+	"github.com/irgen/irgen/internal/store/storetest"
 )
 
 // headerSize is the size of the file's header: magic, version, M, L, the
@@ -137,16 +138,8 @@ func TestReadFromRejects(t *testing.T) {
 		binary.LittleEndian.PutUint32(b[len(b)-4:], crc32.ChecksumIEEE(b[:len(b)-4]))
 		return b
 	}
-	edit := func(f func(b []byte)) []byte {
-		b := bytes.Clone(blob)
-		f(b)
-		return fix(b)
-	}
-	tests := []struct {
-		name string
-		data []byte
-		want error
-	}{
+	edit := func(f func(b []byte)) []byte { return fix(storetest.Edit(blob, f)) }
+	tests := []storetest.Bad{
 		{"empty", nil, ErrFormat},
 		{"magic", edit(func(b []byte) { b[0] = 'x' }), ErrFormat},
 		{"version", edit(func(b []byte) { binary.LittleEndian.PutUint32(b[8:], 9) }), ErrVersion},
@@ -161,26 +154,16 @@ func TestReadFromRejects(t *testing.T) {
 		{"checksum", func() []byte { b := bytes.Clone(blob); b[len(b)-1] ^= 1; return b }(), ErrFormat},
 		{"trailing", append(bytes.Clone(blob), 0), ErrFormat},
 	}
-	for cut := range len(blob) {
-		tests = append(tests, struct {
-			name string
-			data []byte
-			want error
-		}{"truncated", blob[:cut], ErrFormat})
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := mustNew(t, 3, 3)
-			mustInsert(t, got, semid.ID{0, 1, 2}, 9)
-			err := got.UnmarshalBinary(tt.data)
-			if !errors.Is(err, tt.want) {
-				t.Fatalf("UnmarshalBinary error = %v; want %v", err, tt.want)
-			}
-			if got.M() != 3 || !got.Contains(semid.ID{0, 1, 2}) || got.Len() != 1 {
-				t.Errorf("failed UnmarshalBinary modified the trie")
-			}
-		})
-	}
+	tests = append(tests, storetest.Truncated(blob, 0, 1, ErrFormat)...)
+	storetest.Rejects(t, tests, func(t *testing.T, data []byte) error {
+		got := mustNew(t, 3, 3)
+		mustInsert(t, got, semid.ID{0, 1, 2}, 9)
+		err := got.UnmarshalBinary(data)
+		if got.M() != 3 || !got.Contains(semid.ID{0, 1, 2}) || got.Len() != 1 {
+			t.Errorf("failed UnmarshalBinary modified the trie")
+		}
+		return err
+	})
 }
 
 func FuzzUnmarshalBinary(f *testing.F) {
@@ -189,21 +172,8 @@ func FuzzUnmarshalBinary(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(blob)
-	f.Add(blob[:headerSize])
-	f.Add([]byte("IRGENTRI"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var tr Trie
-		if err := tr.UnmarshalBinary(data); err != nil {
-			return
-		}
-		again, err := tr.MarshalBinary()
-		if err != nil {
-			t.Fatalf("MarshalBinary after a successful UnmarshalBinary: %v", err)
-		}
-		if !bytes.Equal(again, data) {
-			t.Fatalf("re-encoding differs from the accepted input")
-		}
+	seeds := [][]byte{blob, blob[:headerSize], []byte("IRGENTRI")}
+	storetest.FuzzRewrite(f, seeds, storetest.Unmarshal[Trie], func(t *testing.T, tr *Trie) {
 		for id, items := range tr.All() {
 			for _, it := range items {
 				if !tr.Delete(it) {

@@ -3,6 +3,7 @@ package weights
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -18,13 +19,8 @@ func (v *ViT) Check() error {
 		return err
 	}
 	shapes := v.Arch.Shapes()
-	names := make([]string, 0, len(shapes))
-	for name := range shapes {
-		names = append(names, name)
-	}
-	slices.Sort(names)
 	var errs []error
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(shapes)) {
 		want := shapes[name]
 		t, ok := v.Params[name]
 		switch {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/irgen/irgen/internal/baseline/hnsw"
 	"github.com/irgen/irgen/internal/engine"
+	"github.com/irgen/irgen/internal/knn"
 	"github.com/irgen/irgen/internal/store"
 	"github.com/irgen/irgen/internal/tokenizer"
 )
@@ -148,15 +149,11 @@ func (r *Retriever) Index() *hnsw.Index { return r.ix }
 // tokenizer and each searches the graph, passing over the images req.Skip
 // names.
 func (r *Retriever) Search(images []float32, n int, req engine.Request) ([][]engine.Hit, time.Duration, error) {
-	start := time.Now()
-	feats, err := r.tok.Features(images, n)
-	if err != nil {
-		return nil, 0, err
-	}
-	enc := time.Since(start)
-	res, err := r.ix.SearchBatchExclude(feats, req.K, r.Workers, req.Skip)
-	if err != nil {
-		return nil, enc, fmt.Errorf("ann: %w", err)
-	}
-	return engine.Hits(res), enc, nil
+	return engine.SearchEmbedded(images, n, r.tok.Features, func(feats []float32) ([][]knn.Result, error) {
+		res, err := r.ix.SearchBatchExclude(feats, req.K, r.Workers, req.Skip)
+		if err != nil {
+			return nil, fmt.Errorf("ann: %w", err)
+		}
+		return res, nil
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/irgen/irgen/internal/engine"
 	"github.com/irgen/irgen/internal/imageproc"
 	"github.com/irgen/irgen/internal/store"
+	"github.com/irgen/irgen/internal/store/storetest"
 )
 
 func TestGray(t *testing.T) {
@@ -352,29 +353,18 @@ func TestFileRoundTrip(t *testing.T) {
 	if _, err := got.WriteTo(&again); err != nil || !bytes.Equal(again.Bytes(), data) {
 		t.Fatalf("re-encoding differs (%v)", err)
 	}
-	for _, tc := range []struct {
-		name string
-		data []byte
-		want error
-	}{
+	storetest.Rejects(t, []storetest.Bad{
 		{"empty", nil, ErrFormat},
 		{"magic", append([]byte("IRGNXXXX"), data[8:]...), ErrFormat},
 		{"version", append(append(append([]byte(nil), data[:8]...), 9, 0, 0, 0), data[12:]...), ErrVersion},
 		{"truncated", data[:len(data)/2], ErrFormat},
 		{"no checksum", data[:len(data)-4], ErrFormat},
-		{"flipped", flip(data, len(data)-100), ErrFormat},
-	} {
+		{"flipped", storetest.Edit(data, func(b []byte) { b[len(b)-100] ^= 0x40 }), ErrFormat},
+	}, func(t *testing.T, data []byte) error {
 		var ix Index
-		if _, err := ix.ReadFrom(bytes.NewReader(tc.data)); !errors.Is(err, tc.want) {
-			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
-		}
-	}
-}
-
-func flip(b []byte, i int) []byte {
-	out := append([]byte(nil), b...)
-	out[i] ^= 0x40
-	return out
+		_, err := ix.ReadFrom(bytes.NewReader(data))
+		return err
+	})
 }
 
 func FuzzReadFrom(f *testing.F) {

@@ -118,15 +118,8 @@ func (r *Retriever) Vectors(ctx context.Context, images []float32, n int) ([]flo
 
 // Search implements engine.Retriever.
 func (r *Retriever) Search(images []float32, n int, req engine.Request) ([][]engine.Hit, time.Duration, error) {
-	start := time.Now()
-	q, err := r.Vectors(context.Background(), images, n)
-	if err != nil {
-		return nil, 0, err
-	}
-	enc := time.Since(start)
-	res, err := r.exact.SearchBatchExclude(q, req.K, 0, req.Skip)
-	if err != nil {
-		return nil, enc, err
-	}
-	return engine.Hits(res), enc, nil
+	embed := func(images []float32, n int) ([]float32, error) { return r.Vectors(context.Background(), images, n) }
+	return engine.SearchEmbedded(images, n, embed, func(q []float32) ([][]knn.Result, error) {
+		return r.exact.SearchBatchExclude(q, req.K, 0, req.Skip)
+	})
 }

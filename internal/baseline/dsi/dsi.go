@@ -219,26 +219,28 @@ func trainPhase(ctx context.Context, m *decoder.Model, dir string, tc decoder.Tr
 	return done, secs, err
 }
 
-// TrainRetrieval runs the retrieval phase: it starts from the indexing
-// model saved in indexDir with a fresh optimizer and trains it on the
-// queries of src (labels trainLabels) to generate the ID of a gallery
-// image of the same class (galleryLabels), saving into dir and resuming
-// an unfinished run found there. It returns the trained model and the
-// training seconds.
-func TrainRetrieval(ctx context.Context, backend compute.Backend, indexDir, dir string, tc decoder.TrainConfig,
-	src *dataset.Loader, trainLabels, galleryLabels []int32, ids *IDs) (*decoder.Model, float64, error) {
+// LoadIndexed loads the model of the finished indexing phase in indexDir
+// with a fresh optimizer, ready for the retrieval phase.
+func LoadIndexed(backend compute.Backend, indexDir string) (*decoder.Model, error) {
 	if !decoder.Trained(indexDir) {
-		return nil, 0, fmt.Errorf("dsi: the indexing phase in %s has not finished", indexDir)
-	}
-	pairs, err := RetrievalPairs(trainLabels, galleryLabels, ids)
-	if err != nil {
-		return nil, 0, err
+		return nil, fmt.Errorf("dsi: the indexing phase in %s has not finished", indexDir)
 	}
 	m, err := decoder.Load(backend, indexDir)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	if err := ResetOptimizer(m); err != nil {
+	return m, ResetOptimizer(m)
+}
+
+// TrainRetrieval runs the retrieval phase: it trains m (from LoadIndexed)
+// on the queries of src (labels trainLabels) to generate the ID of a
+// gallery image of the same class (galleryLabels), saving into dir and
+// resuming an unfinished run found there. It returns the trained model
+// and the training seconds.
+func TrainRetrieval(ctx context.Context, m *decoder.Model, dir string, tc decoder.TrainConfig,
+	src *dataset.Loader, trainLabels, galleryLabels []int32, ids *IDs) (*decoder.Model, float64, error) {
+	pairs, err := RetrievalPairs(trainLabels, galleryLabels, ids)
+	if err != nil {
 		return nil, 0, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

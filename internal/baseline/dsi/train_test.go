@@ -3,9 +3,12 @@ package dsi
 import (
 	"context"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -19,6 +22,7 @@ import (
 	"github.com/irgen/irgen/internal/imageproc"
 	"github.com/irgen/irgen/internal/nn"
 	"github.com/irgen/irgen/internal/train"
+	"github.com/irgen/irgen/internal/trie"
 )
 
 func testBackend(t testing.TB) compute.Backend {
@@ -70,19 +74,26 @@ func TestMemorize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := decoder.DefaultTrainConfig()
-	tc.Budget = train.Budget{Epochs: 60}
-	tc.Batch, tc.LR, tc.EncoderLRMult, tc.WarmupEpochs, tc.Out = 4, 3e-3, 1, 2, io.Discard
+	tr, err := ids.Trie()
+	if err != nil {
+		t.Fatal(err)
+	}
 	src := dataset.NewLoader(gal, tf, 1)
+	// Until memorized: indexing accuracy checked every 5 epochs, stop at 1.
+	tc := decoder.DefaultTrainConfig()
+	tc.Budget = train.Budget{Epochs: 300}
+	tc.Batch, tc.LR, tc.EncoderLRMult, tc.WarmupEpochs = 4, 3e-3, 1, 2
+	tc.Validate, tc.ValidEvery, tc.Patience, tc.Target = IndexScore(m, ids, tr, src, Sample(n, 0, 1), 5), 15, 0, 1
+	var out strings.Builder
+	tc.Out = &out
 	dir := t.TempDir()
 	indexDir := filepath.Join(dir, "index")
 	m, _, err = TrainIndex(context.Background(), m, indexDir, tc, src, ids)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := ids.Trie()
-	if err != nil {
-		t.Fatal(err)
+	if !strings.Contains(out.String(), "reached the target 1") {
+		t.Errorf("the indexing phase did not stop at IA@1 = 1:\n%s", out.String())
 	}
 	acc, err := IndexingAccuracy(m, ids, tr, src, Sample(n, 0, 1), 5)
 	if err != nil {
@@ -138,8 +149,12 @@ func TestMemorize(t *testing.T) {
 	// Retrieval phase: starts from the indexing weights with a fresh
 	// optimizer, so its step counter counts its own steps only.
 	rc := tc
-	rc.Budget = train.Budget{Epochs: 1}
-	ft, _, err := TrainRetrieval(context.Background(), be, indexDir, filepath.Join(dir, "retrieval"), rc, src, labels, labels, ids)
+	rc.Budget, rc.Validate, rc.Out = train.Budget{Epochs: 1}, nil, io.Discard
+	im, err := LoadIndexed(be, indexDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ft, _, err := TrainRetrieval(context.Background(), im, filepath.Join(dir, "retrieval"), rc, src, labels, labels, ids)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,5 +167,59 @@ func TestMemorize(t *testing.T) {
 	}
 	if !decoder.Trained(filepath.Join(dir, "retrieval")) {
 		t.Error("retrieval phase not recorded as trained")
+	}
+	checkRetrievalScore(t, ft, ids, tr, labels, src)
+}
+
+// checkRetrievalScore compares RetrievalScore, with the gallery images as
+// queries, with the class precision at 10 of the Retriever's results.
+func checkRetrievalScore(t *testing.T, m *decoder.Model, ids *IDs, tr *trie.Trie, labels []int32, src *dataset.Loader) {
+	t.Helper()
+	n := src.Len()
+	got, _, err := RetrievalScore(m, tr, labels, src, labels)()
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := make([]float32, n*src.Transform.Len())
+	if err := src.Fill(Sample(n, 0, 1), -1, images, nil); err != nil {
+		t.Fatal(err)
+	}
+	r := &Retriever{Model: m, IDs: ids, Trie: tr, Batch: 4}
+	hits, _, err := r.Search(images, n, engine.Request{K: 10, Beam: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var same float64
+	for q, hs := range hits {
+		for _, h := range hs {
+			if labels[h.Index] == labels[q] {
+				same++
+			}
+		}
+	}
+	if want := same / float64(10*n); math.Abs(got-want) > 1e-9 {
+		t.Errorf("RetrievalScore = %v; want %v", got, want)
+	}
+}
+
+// TestHoldOut checks that HoldOut splits every position once, the same
+// way for the same seed, with about the asked fraction held out.
+func TestHoldOut(t *testing.T) {
+	trainIdx, valIdx := HoldOut(9000, 1.0/9, 3)
+	if len(trainIdx)+len(valIdx) != 9000 {
+		t.Fatalf("%d + %d positions of 9000", len(trainIdx), len(valIdx))
+	}
+	seen := make([]bool, 9000)
+	for _, i := range append(slices.Clone(trainIdx), valIdx...) {
+		if seen[i] {
+			t.Fatalf("position %d twice", i)
+		}
+		seen[i] = true
+	}
+	if len(valIdx) < 900 || len(valIdx) > 1100 {
+		t.Errorf("%d held out of 9000 at 1/9", len(valIdx))
+	}
+	if again, _ := HoldOut(9000, 1.0/9, 3); !slices.Equal(again, trainIdx) {
+		t.Error("the same seed split differently")
 	}
 }

@@ -3,12 +3,12 @@ package irt
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"hash/crc32"
 	"slices"
 	"testing"
 
 	"github.com/irgen/irgen/internal/store"
+	"github.com/irgen/irgen/internal/store/storetest"
 )
 
 func TestEmbeddingsFile(t *testing.T) {
@@ -26,26 +26,18 @@ func TestEmbeddingsFile(t *testing.T) {
 	if got.Dim != e.Dim || got.Gallery != e.Gallery || !slices.Equal(got.Data, e.Data) || got.Len() != 3 {
 		t.Errorf("read %+v; want %+v", got, e)
 	}
-	flip := func(i int) []byte {
-		b := bytes.Clone(good)
-		b[i] ^= 1
-		return b
-	}
-	for name, tc := range map[string]struct {
-		data []byte
-		want error
-	}{
-		"magic":     {flip(0), ErrFormat},
-		"version":   {flip(8), ErrVersion},
-		"value":     {flip(len(good) - 8), ErrFormat},
-		"checksum":  {flip(len(good) - 1), ErrFormat},
-		"truncated": {good[:len(good)-5], ErrFormat},
-		"empty":     {nil, ErrFormat},
-	} {
-		if _, err := ReadEmbeddings(bytes.NewReader(tc.data)); !errors.Is(err, tc.want) {
-			t.Errorf("%s: error %v; want %v", name, err, tc.want)
-		}
-	}
+	flip := func(i int) []byte { return storetest.Edit(good, func(b []byte) { b[i] ^= 1 }) }
+	storetest.Rejects(t, []storetest.Bad{
+		{"magic", flip(0), ErrFormat},
+		{"version", flip(8), ErrVersion},
+		{"value", flip(len(good) - 8), ErrFormat},
+		{"checksum", flip(len(good) - 1), ErrFormat},
+		{"truncated", good[:len(good)-5], ErrFormat},
+		{"empty", nil, ErrFormat},
+	}, func(t *testing.T, data []byte) error {
+		_, err := ReadEmbeddings(bytes.NewReader(data))
+		return err
+	})
 	if _, err := (&Embeddings{Dim: 2, Data: []float32{1, 2, 3}}).WriteTo(&buf); err == nil {
 		t.Error("ragged embeddings written")
 	}
@@ -54,20 +46,8 @@ func TestEmbeddingsFile(t *testing.T) {
 func FuzzReadEmbeddings(f *testing.F) {
 	var buf bytes.Buffer
 	(&Embeddings{Dim: 2, Data: []float32{1, 0, 0, 1}, Gallery: "x"}).WriteTo(&buf)
-	f.Add(buf.Bytes())
-	f.Fuzz(func(t *testing.T, data []byte) {
-		e, err := ReadEmbeddings(bytes.NewReader(data))
-		if err != nil {
-			return
-		}
-		var out bytes.Buffer
-		if _, err := e.WriteTo(&out); err != nil {
-			t.Fatalf("accepted embeddings do not write: %v", err)
-		}
-		if !bytes.Equal(out.Bytes(), data[:out.Len()]) {
-			t.Fatal("read then write changed the file")
-		}
-	})
+	read := func(data []byte) (*Embeddings, error) { return ReadEmbeddings(bytes.NewReader(data)) }
+	storetest.FuzzRewrite(f, [][]byte{buf.Bytes()}, read, nil)
 }
 
 // TestEmbeddingsOldLayout reads a file laid out byte by byte as the code

@@ -3,30 +3,14 @@ package irt
 import (
 	"math"
 	"math/rand/v2"
-	"os"
-	"sync"
 	"testing"
 
-	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
-	"github.com/irgen/irgen/internal/backend"
+	"github.com/irgen/irgen/internal/testutil"
 )
-
-var sharedBackend = sync.OnceValues(func() (compute.Backend, error) {
-	return backend.New(os.Getenv("IRGEN_TEST_BACKEND"))
-})
-
-func testBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := sharedBackend()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // lossFn is a loss of embeddings emb [B, D] with labels [B], and, for the
 // memory form, a reference set ref [R, D] with labels [R].
@@ -41,7 +25,7 @@ func evalLoss(t *testing.T, f lossFn, emb []float64, d int, labels []int32, ref 
 	if ref != nil {
 		args = append(args, tensors.FromFlatDataAndDimensions(ref, len(refLabels), d), tensors.FromFlatDataAndDimensions(refLabels, len(refLabels)))
 	}
-	exec := model.MustNewExec(testBackend(t), model.NewStore(), func(scope *model.Scope, in []*Node) []*Node {
+	exec := model.MustNewExec(testutil.Backend(t), model.NewStore(), func(scope *model.Scope, in []*Node) []*Node {
 		var r, rl *Node
 		if len(in) > 2 {
 			r, rl = in[2], in[3]

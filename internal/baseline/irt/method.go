@@ -116,15 +116,7 @@ func readEmbeddings(path string) (*Embeddings, error) {
 
 // Search implements engine.Retriever.
 func (r *Retriever) Search(images []float32, n int, req engine.Request) ([][]engine.Hit, time.Duration, error) {
-	start := time.Now()
-	q, err := r.Embedder.Embed(images, n)
-	if err != nil {
-		return nil, 0, err
-	}
-	enc := time.Since(start)
-	res, err := r.Index.SearchBatchExclude(q, req.K, 0, req.Skip)
-	if err != nil {
-		return nil, enc, err
-	}
-	return engine.Hits(res), enc, nil
+	return engine.SearchEmbedded(images, n, r.Embedder.Embed, func(q []float32) ([][]knn.Result, error) {
+		return r.Index.SearchBatchExclude(q, req.K, 0, req.Skip)
+	})
 }

@@ -25,7 +25,6 @@ package irt
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -144,12 +143,12 @@ func New(backend compute.Backend, c Config, from *model.Store, seed int64) (*Mod
 
 // files are the fine-tuned model's configuration and weights, in the
 // bundle folder Dir.
-var files = ckpt.Files{Dir: Dir, Config: ConfigFile, Weights: WeightsFile}
+var files = ckpt.Files{Dir: Dir, Config: ConfigFile, Weights: WeightsFile, Name: "irt"}
 
 // LoadBundle reads the fine-tuned model recorded in bundle b, checking its
 // files against b's manifest.
 func LoadBundle(backend compute.Backend, b *store.Bundle) (*Model, error) {
-	return ckpt.LoadBundle(files, "irt", b, build(backend))
+	return ckpt.LoadBundle(files, b, build(backend))
 }
 
 // build returns the function that builds a model of a loaded
@@ -168,45 +167,31 @@ func build(backend compute.Backend) func(Config) (*Model, *model.Store, error) {
 // the file against b's manifest (an error wrapping store.ErrNotRecorded
 // when IRT was not trained).
 func LoadBundleConfig(b *store.Bundle) (Config, error) {
-	var c Config
-	if err := files.ReadConfig(b, &c); err != nil {
-		return c, fmt.Errorf("irt: %w", err)
-	}
-	return c, c.Validate()
+	return ckpt.ConfigBundle[Config](files, b)
 }
 
 // Load reads the model saved in dir, its folder on disk, whether or not a
 // bundle records it (LoadBundle checks the files).
 func Load(backend compute.Backend, dir string) (*Model, error) {
-	return ckpt.LoadDir(files, "irt", dir, build(backend))
+	return ckpt.LoadDir(files, dir, build(backend))
 }
 
 // LoadConfig reads the configuration saved in dir, the model's folder on
 // disk. A missing file is an error wrapping fs.ErrNotExist.
 func LoadConfig(dir string) (Config, error) {
-	var c Config
-	if err := files.ReadConfigDir(dir, &c); err != nil {
-		return c, fmt.Errorf("irt: %w", err)
-	}
-	return c, c.Validate()
+	return ckpt.ConfigDir[Config](files, dir)
 }
 
 // loadWeights loads the checkpoint at path (to resume training).
 func (m *Model) loadWeights(path string) error {
-	if err := ckpt.LoadFile(path, m.Vars); err != nil {
-		return fmt.Errorf("irt: %w", err)
-	}
-	return nil
+	return files.LoadWeightsFile(path, m.Vars)
 }
 
 // Save writes the configuration and the weights (optimizer and momentum
 // encoder included, for resuming) into dir, the model's folder on disk,
 // atomically.
 func (m *Model) Save(dir string) error {
-	if err := files.Save(dir, m.Config, m.Vars); err != nil {
-		return fmt.Errorf("irt: %w", err)
-	}
-	return nil
+	return files.Save(dir, m.Config, m.Vars)
 }
 
 // Embedder computes embeddings with the variables of Vars under Prefix.
@@ -220,9 +205,7 @@ type Embedder struct {
 	// last call is padded to it so that the graph compiles once.
 	Batch int
 
-	once sync.Once
-	exec *model.Exec
-	err  error
+	run encoder.Lazy
 }
 
 // NewEmbedder returns an Embedder of the model's own (not the key)
@@ -234,22 +217,7 @@ func (m *Model) NewEmbedder() *Embedder {
 // Embed encodes n images (n × H × W × C, normalized) into n L2-normalized
 // embeddings of Config.Dim() values.
 func (e *Embedder) Embed(images []float32, n int) ([]float32, error) {
-	c := e.Config.Encoder
-	size := c.ImageSize * c.ImageSize * c.Channels
-	if n < 0 || len(images) != n*size {
-		return nil, fmt.Errorf("irt: %d values for %d images of %d", len(images), n, size)
-	}
-	e.once.Do(func() {
-		e.exec, e.err = model.NewExec(e.Backend, e.Vars, func(scope *model.Scope, x *Node) *Node {
-			return Embedding(scope.Store(), e.Prefix, e.Config, x)
-		})
-	})
-	if e.err != nil {
-		return nil, e.err
-	}
-	out, err := encoder.RunBatched(e.exec, c, images, n, e.Batch, e.Config.Dim())
-	if err != nil {
-		return nil, fmt.Errorf("irt: embed: %w", err)
-	}
-	return out, nil
+	graph := func(scope *model.Scope, x *Node) *Node { return Embedding(scope.Store(), e.Prefix, e.Config, x) }
+	return e.run.Run(encoder.Job{Backend: e.Backend, Vars: e.Vars, Config: e.Config.Encoder, Graph: graph,
+		Batch: e.Batch, Dim: e.Config.Dim(), Name: "irt", Verb: "embed"}, images, n)
 }

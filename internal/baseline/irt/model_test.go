@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,31 +14,19 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/irgen/irgen/internal/dataset"
-	"github.com/irgen/irgen/internal/encoder"
-	"github.com/irgen/irgen/internal/imageproc"
-	"github.com/irgen/irgen/internal/nn"
 	"github.com/irgen/irgen/internal/store"
+	"github.com/irgen/irgen/internal/testutil"
 	"github.com/irgen/irgen/internal/tokenizer"
 )
 
-var tinyEncoder = encoder.Config{ImageSize: 8, Patch: 4, Channels: 1, Dim: 16, Depth: 1, Heads: 2, MLPDim: 32, Activation: nn.GELU, Eps: 1e-6}
+var tinyEncoder = testutil.Encoder()
 
 // tinyData returns n random 8×8 gray images in 3 classes, normalized with
 // the eval transform, and a loader over them.
 func tinyData(t *testing.T, n int) ([]float32, *dataset.Loader) {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(5, 6))
-	g := &dataset.Gray{W: 8, H: 8, Pix: make([]uint8, n*64), Labels: make([]int, n), Prefix: "tiny"}
-	for i := range g.Pix {
-		g.Pix[i] = uint8(rng.IntN(256))
-	}
-	for i := range g.Labels {
-		g.Labels[i] = i % 3
-	}
-	tf := imageproc.DefaultTransform(8, 1)
-	tf.ScaleMin = 0.6
-	src := dataset.NewLoader(g, tf, 1)
-	images := make([]float32, n*tf.Len())
+	src := testutil.Loader(n)
+	images := make([]float32, n*src.Transform.Len())
 	idx := make([]int, n)
 	for i := range idx {
 		idx[i] = i
@@ -52,7 +39,7 @@ func tinyData(t *testing.T, n int) ([]float32, *dataset.Loader) {
 
 func tinyTokenizer(t *testing.T, images []float32, n int) *tokenizer.Model {
 	t.Helper()
-	tok, err := tokenizer.New(testBackend(t), tokenizer.Config{Encoder: tinyEncoder, FeatureDim: 8, Classes: 3, M: 1, L: 2, Scale: 16}, 9)
+	tok, err := tokenizer.New(testutil.Backend(t), tokenizer.Config{Encoder: tinyEncoder, FeatureDim: 8, Classes: 3, M: 1, L: 2, Scale: 16}, 9)
 	if err != nil {
 		t.Fatal(err)
 	}

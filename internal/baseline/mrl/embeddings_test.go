@@ -15,6 +15,7 @@ import (
 
 	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/store"
+	"github.com/irgen/irgen/internal/store/storetest"
 )
 
 func TestEmbeddingsRoundTrip(t *testing.T) {
@@ -69,21 +70,12 @@ func FuzzReadEmbeddings(f *testing.F) {
 	emb := clustered(3, 4, 1)
 	var buf bytes.Buffer
 	emb.WriteTo(&buf)
-	f.Add(buf.Bytes())
-	f.Add([]byte(embFormat.Magic))
-	f.Fuzz(func(t *testing.T, data []byte) {
+	read := func(data []byte) (*Embeddings, error) {
 		var e Embeddings
-		if _, err := e.ReadFrom(bytes.NewReader(data)); err != nil {
-			return
-		}
-		var out bytes.Buffer
-		if _, err := e.WriteTo(&out); err != nil {
-			t.Fatalf("read a file it cannot write: %v", err)
-		}
-		if !bytes.Equal(out.Bytes(), data[:out.Len()]) {
-			t.Fatal("rewrite differs")
-		}
-	})
+		_, err := e.ReadFrom(bytes.NewReader(data))
+		return &e, err
+	}
+	storetest.FuzzRewrite(f, [][]byte{buf.Bytes(), []byte(embFormat.Magic)}, read, nil)
 }
 
 func TestHNSWRecall(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/irgen/irgen/internal/knn"
+	"github.com/irgen/irgen/internal/testutil"
 )
 
 func TestEvalMethods(t *testing.T) {
@@ -45,7 +46,7 @@ func TestEvalMethods(t *testing.T) {
 // TestEvalScore checks the metrics of two queries against hand-computed
 // values.
 func TestEvalScore(t *testing.T) {
-	src := tinyLoader(2) // query labels 0, 1
+	src := testutil.Loader(2) // query labels 0, 1
 	ev := Eval{Queries: src, Labels: []int32{0, 0, 1, 1, 1}, Ks: []int{1, 2}}
 	res := [][]knn.Result{
 		{{ID: 0}, {ID: 2}}, // label 0: right, wrong

@@ -10,9 +10,9 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
-	"github.com/irgen/irgen/internal/backend"
 	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/nn"
+	"github.com/irgen/irgen/internal/testutil"
 )
 
 // refLoss is the Matryoshka loss in float64: Σ_m mean_b CE(W_m·z_b[:m] + b_m, y_b).
@@ -48,10 +48,7 @@ func TestLossGradient(t *testing.T) {
 	enc, _ := encoder.Size("mini")
 	const dim, classes, batch = 6, 3, 4
 	nesting := []int{2, 4, 6}
-	be, err := backend.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	be := testutil.Backend(t)
 	rng := rand.New(rand.NewPCG(3, 4))
 	z32 := make([]float32, batch*dim)
 	for i := range z32 {

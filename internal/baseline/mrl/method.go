@@ -45,34 +45,24 @@ type HNSWInfo struct {
 }
 
 func init() {
-	engine.Register(MethodExact, func(e *engine.Engine) (engine.Retriever, error) {
+	cascade := func(c func(dim int) Cascade) func(r *Retrieval) (engine.Retriever, error) {
+		return func(r *Retrieval) (engine.Retriever, error) { return r.Cascade(c(r.Model.Config.Dim)) }
+	}
+	engine.Register(MethodExact, opener(cascade(Exact)))
+	engine.Register(MethodAdaptive, opener(cascade(DefaultAdaptive)))
+	engine.Register(MethodFunnel, opener(cascade(DefaultFunnel)))
+	engine.Register(MethodHNSW, opener((*Retrieval).HNSW))
+}
+
+// opener returns the engine.Opener of a method: Open, then method.
+func opener(method func(r *Retrieval) (engine.Retriever, error)) engine.Opener {
+	return func(e *engine.Engine) (engine.Retriever, error) {
 		r, err := Open(e)
 		if err != nil {
 			return nil, err
 		}
-		return r.Cascade(Exact(r.Model.Config.Dim))
-	})
-	engine.Register(MethodAdaptive, func(e *engine.Engine) (engine.Retriever, error) {
-		r, err := Open(e)
-		if err != nil {
-			return nil, err
-		}
-		return r.Cascade(DefaultAdaptive(r.Model.Config.Dim))
-	})
-	engine.Register(MethodFunnel, func(e *engine.Engine) (engine.Retriever, error) {
-		r, err := Open(e)
-		if err != nil {
-			return nil, err
-		}
-		return r.Cascade(DefaultFunnel(r.Model.Config.Dim))
-	})
-	engine.Register(MethodHNSW, func(e *engine.Engine) (engine.Retriever, error) {
-		r, err := Open(e)
-		if err != nil {
-			return nil, err
-		}
-		return r.HNSW()
-	})
+		return method(r)
+	}
 }
 
 // Retrieval is a trained MRL model with the embeddings of an engine's
@@ -254,43 +244,11 @@ func (hr hnswRetriever) Search(images []float32, n int, req engine.Request) ([][
 
 // search embeds the query images and finds their neighbours with find.
 func (r *Retrieval) search(images []float32, n int, find func(z []float32) ([][]knn.Result, error)) ([][]engine.Hit, time.Duration, error) {
-	start := time.Now()
-	z, err := r.Model.Embed(images, n)
-	if err != nil {
-		return nil, 0, err
-	}
-	enc := time.Since(start)
-	res, err := find(z)
-	if err != nil {
-		return nil, enc, err
-	}
-	return engine.Hits(res), enc, nil
+	return engine.SearchEmbedded(images, n, r.Model.Embed, find)
 }
 
 // EmbedImages returns the embeddings of the images idx of src (eval
 // transform), calling progress with the number done after each chunk.
 func EmbedImages(ctx context.Context, m *Model, src *dataset.Loader, idx []int, progress func(done int)) ([]float32, error) {
-	size := src.Transform.Len()
-	chunk := m.Batch * 8
-	out := make([]float32, 0, len(idx)*m.Config.Dim)
-	images := make([]float32, chunk*size)
-	for lo := 0; lo < len(idx); lo += chunk {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		hi := min(lo+chunk, len(idx))
-		buf := images[:(hi-lo)*size]
-		if err := src.Fill(idx[lo:hi], -1, buf, nil); err != nil {
-			return nil, err
-		}
-		z, err := m.Embed(buf, hi-lo)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, z...)
-		if progress != nil {
-			progress(hi)
-		}
-	}
-	return out, nil
+	return src.Encode(ctx, idx, m.Batch*8, m.Embed, progress)
 }

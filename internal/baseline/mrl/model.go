@@ -2,7 +2,6 @@ package mrl
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -32,9 +31,7 @@ type Model struct {
 	// padded to it so that the graph compiles once.
 	Batch int
 
-	once  sync.Once
-	embed *model.Exec
-	err   error
+	embed encoder.Lazy
 }
 
 // New returns an MRL model whose encoder starts from the variables under
@@ -59,12 +56,12 @@ func New(backend compute.Backend, c Config, from *model.Store, seed int64) (*Mod
 }
 
 // files are the model's configuration and weights, at the bundle's root.
-var files = ckpt.Files{Config: ConfigFile, Weights: WeightsFile}
+var files = ckpt.Files{Config: ConfigFile, Weights: WeightsFile, Name: "mrl"}
 
 // LoadBundle reads the MRL model recorded in bundle b, checking its files
 // against b's manifest.
 func LoadBundle(backend compute.Backend, b *store.Bundle) (*Model, error) {
-	return ckpt.LoadBundle(files, "mrl", b, build(backend))
+	return ckpt.LoadBundle(files, b, build(backend))
 }
 
 // build returns the function that builds a model of a loaded
@@ -82,46 +79,24 @@ func build(backend compute.Backend) func(Config) (*Model, *model.Store, error) {
 // Load reads the MRL model saved in dir, whether or not a bundle records
 // it (LoadBundle checks the files).
 func Load(backend compute.Backend, dir string) (*Model, error) {
-	return ckpt.LoadDir(files, "mrl", dir, build(backend))
+	return ckpt.LoadDir(files, dir, build(backend))
 }
 
 // LoadConfig reads the configuration saved in dir.
 func LoadConfig(dir string) (Config, error) {
-	var c Config
-	if err := files.ReadConfigDir(dir, &c); err != nil {
-		return c, fmt.Errorf("mrl: %w", err)
-	}
-	return c, c.Validate()
+	return ckpt.ConfigDir[Config](files, dir)
 }
 
 // Save writes the configuration and the weights (optimizer state
 // included, so that training can resume) into dir, atomically.
 func (m *Model) Save(dir string) error {
-	if err := files.Save(dir, m.Config, m.Vars); err != nil {
-		return fmt.Errorf("mrl: %w", err)
-	}
-	return nil
+	return files.Save(dir, m.Config, m.Vars)
 }
 
 // Embed encodes n images (n × H × W × C, normalized) into n embeddings of
 // Config.Dim values (not normalized).
 func (m *Model) Embed(images []float32, n int) ([]float32, error) {
-	c := m.Config.Encoder
-	size := c.ImageSize * c.ImageSize * c.Channels
-	if n < 0 || len(images) != n*size {
-		return nil, fmt.Errorf("mrl: %d values for %d images of %d", len(images), n, size)
-	}
-	m.once.Do(func() {
-		m.embed, m.err = model.NewExec(m.Backend, m.Vars, func(scope *model.Scope, x *Node) *Node {
-			return Embed(scope, m.Config, x)
-		})
-	})
-	if m.err != nil {
-		return nil, m.err
-	}
-	out, err := encoder.RunBatched(m.embed, c, images, n, m.Batch, m.Config.Dim)
-	if err != nil {
-		return nil, fmt.Errorf("mrl: embed: %w", err)
-	}
-	return out, nil
+	graph := func(scope *model.Scope, x *Node) *Node { return Embed(scope, m.Config, x) }
+	return m.embed.Run(encoder.Job{Backend: m.Backend, Vars: m.Vars, Config: m.Config.Encoder, Graph: graph,
+		Batch: m.Batch, Dim: m.Config.Dim, Name: "mrl", Verb: "embed"}, images, n)
 }

@@ -9,21 +9,16 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/irgen/irgen/internal/backend"
-	"github.com/irgen/irgen/internal/encoder"
-	"github.com/irgen/irgen/internal/nn"
 	"github.com/irgen/irgen/internal/store"
+	"github.com/irgen/irgen/internal/testutil"
 )
 
 // TestLoadBundle saves a model at the root of its bundle and loads it back
 // through the bundle, which refuses it before the files are recorded and
 // after they change.
 func TestLoadBundle(t *testing.T) {
-	be, err := backend.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc := encoder.Config{ImageSize: 8, Patch: 4, Channels: 1, Dim: 16, Depth: 1, Heads: 2, MLPDim: 32, Activation: nn.GELU, Eps: 1e-6}
+	be := testutil.Backend(t)
+	enc := testutil.Encoder()
 	c := Config{Encoder: enc, Dim: 16, Classes: 3, Nesting: NestingDims(16)}
 	m, err := New(be, c, nil, 3)
 	if err != nil {

@@ -3,46 +3,23 @@ package mrl
 import (
 	"bytes"
 	"context"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/irgen/irgen/internal/backend"
-	"github.com/irgen/irgen/internal/dataset"
-	"github.com/irgen/irgen/internal/encoder"
-	"github.com/irgen/irgen/internal/imageproc"
-	"github.com/irgen/irgen/internal/nn"
+	"github.com/irgen/irgen/internal/testutil"
 	"github.com/irgen/irgen/internal/train"
 )
-
-// tinyLoader returns n random 8×8 gray images of classes i % 3.
-func tinyLoader(n int) *dataset.Loader {
-	rng := rand.New(rand.NewPCG(5, 6))
-	g := &dataset.Gray{W: 8, H: 8, Pix: make([]uint8, n*64), Labels: make([]int, n), Prefix: "tiny"}
-	for i := range g.Pix {
-		g.Pix[i] = uint8(rng.IntN(256))
-	}
-	for i := range g.Labels {
-		g.Labels[i] = i % 3
-	}
-	tf := imageproc.DefaultTransform(8, 1)
-	tf.ScaleMin = 0.6
-	return dataset.NewLoader(g, tf, 1)
-}
 
 // TestTrainOldState checks that a model whose state file was written
 // before MRL ran on train.Run (settings with "epochs", no budget) is
 // still a finished run: Train trains nothing and loads its weights.
 func TestTrainOldState(t *testing.T) {
-	be, err := backend.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := tinyLoader(24)
-	enc := encoder.Config{ImageSize: 8, Patch: 4, Channels: 1, Dim: 16, Depth: 1, Heads: 2, MLPDim: 32, Activation: nn.GELU, Eps: 1e-6}
+	be := testutil.Backend(t)
+	src := testutil.Loader(24)
+	enc := testutil.Encoder()
 	cfg := Config{Encoder: enc, Dim: 8, Classes: 3, Nesting: []int{4, 8}}
 	m, err := New(be, cfg, nil, 3)
 	if err != nil {
