@@ -46,7 +46,7 @@ for n in ${SIZES:-512 1024 2048}; do
     [ -d "$d" ] || { cp -r "$m" "$d.tmp" && mv "$d.tmp" "$d"; }
     start=$(date +%s)
     # shellcheck disable=SC2086
-    "$irgen" train-dsi --model "$d" --ids "$ids" --retrieval-epochs 75 --ia-sample 0 ${DSI_ARGS:-} 2> >(quiet)
+    "$irgen" train-dsi --model "$d" --ids "$ids" --retrieval-epochs 75 --retrieval-patience 0 --ia-sample 0 ${DSI_ARGS:-} 2> >(quiet)
     "$irgen" dsi-indexing-acc --model "$d" --sample 0 --json > "$d/ia.json"
     evals "$d" dsi,dsi-zeroshot
     echo "dsi-table: $n $ids: ViT-DSI in $(( $(date +%s) - start )) s (this run)" >&2
