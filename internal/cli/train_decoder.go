@@ -166,10 +166,7 @@ func forgetDecoder(b *store.Bundle) error {
 // train/test classes, as in SOP), the targets are the IDs of the training
 // images themselves, computed with the tokenizer.
 func trainPairs(ctx context.Context, e *engine.Engine, ds *dataset.Dataset, trainSplit dataset.Split, g *gallery.Gallery) (*decoder.Pairs, error) {
-	labels := make([]int32, trainSplit.Len())
-	for i := range labels {
-		labels[i] = int32(trainSplit.Label(i))
-	}
+	labels := dataset.Labels(trainSplit)
 	pairs, err := decoder.NewPairs(labels, g.Labels, g.Codes, g.M)
 	if err == nil {
 		return pairs, nil

@@ -311,10 +311,7 @@ func (r *dsiRun) retrievalQueries() (dataset.Split, []int32) {
 	if own := notIn(train, r.ds.Gallery); len(own) > 0 && len(own) < train.Len() {
 		train = dataset.Sub(train, own)
 	}
-	labels := make([]int32, train.Len())
-	for i := range labels {
-		labels[i] = int32(train.Label(i))
-	}
+	labels := dataset.Labels(train)
 	if _, err := dsi.RetrievalPairs(labels, r.g.Labels, r.ids); err != nil {
 		// Disjoint train and gallery classes (SOP): the queries are
 		// the gallery images themselves, each → another of its class.

@@ -80,6 +80,15 @@ func (s *subset) Load(i int) (image.Image, error) {
 	return s.s.Load(s.idx[i])
 }
 
+// Labels returns the class index of every item of s.
+func Labels(s Split) []int32 {
+	out := make([]int32, s.Len())
+	for i := range out {
+		out[i] = int32(s.Label(i))
+	}
+	return out
+}
+
 // Sub returns the items idx of s, in that order; keys are unchanged. A *Files
 // or *Gray split gives a split of the same type. Sub panics if an index is out
 // of range, like slice indexing.

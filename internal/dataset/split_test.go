@@ -165,3 +165,12 @@ func TestDigest(t *testing.T) {
 		t.Error("moving the root changed the digest")
 	}
 }
+
+func TestLabels(t *testing.T) {
+	if diff := cmp.Diff([]int32{0, 1, 2, 0, 1}, Labels(testGray())); diff != "" {
+		t.Errorf("Labels (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int32{0, 0}, Labels(Sub(testGray(), []int{3, 0}))); diff != "" {
+		t.Errorf("Labels of Sub (-want +got):\n%s", diff)
+	}
+}

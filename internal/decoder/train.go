@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -225,7 +226,7 @@ func newStepNoise(m *Model, batch int) *stepNoise {
 		return &stepNoise{}
 	}
 	b, mem := m.Config.noiseDims(batch, m.Encoder.Tokens(), m.Encoder.Dim)
-	return &stepNoise{branches: make([]float32, prod(b)), memory: make([]float32, prod(mem)), branchDims: b, memoryDims: mem}
+	return &stepNoise{branches: make([]float32, shapes.Make(0, b...).Size()), memory: make([]float32, shapes.Make(0, mem...).Size()), branchDims: b, memoryDims: mem}
 }
 
 // draw fills the buffers from rng and returns them as step inputs.
@@ -237,12 +238,4 @@ func (n *stepNoise) draw(rng *rand.Rand) []any {
 	uniform(rng, n.memory)
 	return []any{tensors.FromFlatDataAndDimensions(n.branches, n.branchDims...),
 		tensors.FromFlatDataAndDimensions(n.memory, n.memoryDims...)}
-}
-
-func prod(dims []int) int {
-	n := 1
-	for _, d := range dims {
-		n *= d
-	}
-	return n
 }

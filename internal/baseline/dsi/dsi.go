@@ -155,29 +155,17 @@ func IndexingAccuracy(m *decoder.Model, ids *IDs, tr *trie.Trie, src *dataset.Lo
 	if src.Len() != ids.Len() {
 		return acc, fmt.Errorf("dsi: gallery of %d images for %d IDs", src.Len(), ids.Len())
 	}
-	width = max(width, 5)
-	size := src.Transform.Len()
-	const chunk = 256
-	images := make([]float32, chunk*size)
-	for lo := 0; lo < len(idx); lo += chunk {
-		hi := min(lo+chunk, len(idx))
-		buf := images[:(hi-lo)*size]
-		if err := src.Fill(idx[lo:hi], -1, buf, nil); err != nil {
-			return acc, err
+	err := searchEach(m, tr, src, idx, max(width, 5), func(q int, hs []beam.Hypothesis) {
+		got := make([]int, len(hs))
+		for r, h := range hs {
+			got[r] = ids.Value(h.ID)
 		}
-		hyps, _, err := Search(m, tr, buf, hi-lo, width, 16)
-		if err != nil {
-			return acc, err
-		}
-		for q, hs := range hyps {
-			got := make([]int, len(hs))
-			for r, h := range hs {
-				got[r] = ids.Value(h.ID)
-			}
-			want := ids.Of[idx[lo+q]]
-			acc.At1 += eval.HitAtK(got, want, 1)
-			acc.At5 += eval.HitAtK(got, want, 5)
-		}
+		want := ids.Of[idx[q]]
+		acc.At1 += eval.HitAtK(got, want, 1)
+		acc.At5 += eval.HitAtK(got, want, 5)
+	})
+	if err != nil {
+		return acc, err
 	}
 	acc.N = len(idx)
 	if acc.N > 0 {
@@ -186,6 +174,30 @@ func IndexingAccuracy(m *decoder.Model, ids *IDs, tr *trie.Trie, src *dataset.Lo
 	}
 	acc.Elapsed = time.Since(start)
 	return acc, nil
+}
+
+// searchEach feeds the images idx of src to m, 256 at a time, and calls
+// fn with each one's position in idx and the hypotheses of a beam search
+// of width over tr, best first.
+func searchEach(m *decoder.Model, tr *trie.Trie, src *dataset.Loader, idx []int, width int, fn func(q int, hs []beam.Hypothesis)) error {
+	size := src.Transform.Len()
+	const chunk = 256
+	images := make([]float32, chunk*size)
+	for lo := 0; lo < len(idx); lo += chunk {
+		hi := min(lo+chunk, len(idx))
+		buf := images[:(hi-lo)*size]
+		if err := src.Fill(idx[lo:hi], -1, buf, nil); err != nil {
+			return err
+		}
+		hyps, _, err := Search(m, tr, buf, hi-lo, width, 16)
+		if err != nil {
+			return err
+		}
+		for q, hs := range hyps {
+			fn(lo+q, hs)
+		}
+	}
+	return nil
 }
 
 // TrainIndex runs the indexing phase: it trains m on the gallery (src,

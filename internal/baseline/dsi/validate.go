@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/irgen/irgen/internal/beam"
 	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/decoder"
 	"github.com/irgen/irgen/internal/trie"
@@ -26,38 +27,25 @@ func IndexScore(m *decoder.Model, ids *IDs, tr *trie.Trie, src *dataset.Loader, 
 // the gallery images the IDs name.
 func RetrievalScore(m *decoder.Model, tr *trie.Trie, galleryLabels []int32, src *dataset.Loader, labels []int32) func() (float64, string, error) {
 	return func() (float64, string, error) {
-		const k, chunk = 10, 256
-		size := src.Transform.Len()
-		images := make([]float32, chunk*size)
-		var hits, n float64
-		var items []int
-		for lo := 0; lo < src.Len(); lo += chunk {
-			hi := min(lo+chunk, src.Len())
-			idx := make([]int, hi-lo)
-			for i := range idx {
-				idx[i] = lo + i
-			}
-			if err := src.Fill(idx, -1, images[:len(idx)*size], nil); err != nil {
-				return 0, "", err
-			}
-			hyps, _, err := Search(m, tr, images[:len(idx)*size], len(idx), k, 16)
-			if err != nil {
-				return 0, "", err
-			}
-			for q, hs := range hyps {
-				for _, h := range hs[:min(k, len(hs))] {
-					items = tr.AppendItems(items[:0], h.ID)
-					if len(items) > 0 && galleryLabels[items[0]] == labels[lo+q] {
-						hits++
-					}
-				}
-				n += k
-			}
-		}
-		if n == 0 {
+		const k = 10
+		if src.Len() == 0 {
 			return 0, "", fmt.Errorf("dsi: no validation queries")
 		}
-		return hits / n, fmt.Sprintf("P@10 %.4f over %d held-out queries", hits/n, src.Len()), nil
+		var hits float64
+		var items []int
+		err := searchEach(m, tr, src, Sample(src.Len(), 0, 0), k, func(q int, hs []beam.Hypothesis) {
+			for _, h := range hs[:min(k, len(hs))] {
+				items = tr.AppendItems(items[:0], h.ID)
+				if len(items) > 0 && galleryLabels[items[0]] == labels[q] {
+					hits++
+				}
+			}
+		})
+		if err != nil {
+			return 0, "", err
+		}
+		p := hits / float64(k*src.Len())
+		return p, fmt.Sprintf("P@10 %.4f over %d held-out queries", p, src.Len()), nil
 	}
 }
 
