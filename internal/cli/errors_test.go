@@ -44,6 +44,7 @@ func TestErrorsBeforeWork(t *testing.T) {
 		{"manifest without training rows", []string{"train-tokenizer", "--data", noTrain}, []string{"no training images", "train or trainval"}},
 		{"codebooks never made", []string{"train-tokenizer", "--data", data, "--steps", "2", "--batch", "32", "--val", "0"}, []string{"codebooks", "--quantize-after"}},
 		{"validation share", []string{"train-tokenizer", "--data", data, "--val", "0.7"}, []string{"validation share"}},
+		{"flip mode", []string{"train-tokenizer", "--data", data, "--flip", "yes"}, []string{"--flip \"yes\"", "auto, on or off"}},
 		{"no such data", []string{"train-tokenizer", "--data", filepath.Join(root, "missing")}, []string{"missing"}},
 		{"dsi target", []string{"train-dsi", "--model", partial, "--index-target", "2"}, []string{"--index-target 2"}},
 		{"dsi validation share", []string{"train-dsi", "--model", partial, "--retrieval-val", "1"}, []string{"--retrieval-val 1"}},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/irgen/irgen/internal/config"
@@ -22,6 +23,7 @@ func init() {
 
 type tokenizerFlags struct {
 	data, labels, out, size, init string
+	flip                          string
 	batch, limit                  int
 	steps, minSteps, maxSteps     int
 	validEvery, patience          int
@@ -58,6 +60,7 @@ func (f *tokenizerFlags) define(fs flagDefiner) {
 	fs.Float64Var(&f.rqWeight, "rq-weight", 1, "weight of the partial-reconstruction losses (0 = classification loss only, the ablation)")
 	fs.Float64Var(&f.warmup, "warmup-epochs", 1, "linear warm-up epochs before the cosine decay")
 	fs.IntVar(&f.quantizeAfter, "quantize-after", -1, "epochs of classification-only training before k-means initializes the codebooks (default 1 from scratch, 0 with --init)")
+	fs.StringVar(&f.flip, "flip", "auto", "horizontal flips in training augmentation: on, off, or auto (off when mirrored training images are not recognized as their class: digits, text)")
 	fs.Float64Var(&f.cropMin, "crop-min", 0, "smallest area fraction of the random resized crop (default 0.85 for images ≤ 64 px, else 0.08)")
 	fs.Int64Var(&f.seed, "seed", 1, "random seed")
 }
@@ -80,6 +83,9 @@ func trainTokenizer(ctx context.Context, args []string) error {
 func runTokenizer(ctx context.Context, f tokenizerFlags) (float64, error) {
 	if f.out == "" {
 		return 0, fmt.Errorf("%w: --out is required", errUsage)
+	}
+	if !slices.Contains([]string{"", "auto", "on", "off"}, f.flip) {
+		return 0, fmt.Errorf("%w: --flip %q, want auto, on or off", errUsage, f.flip)
 	}
 	if f.fresh {
 		if err := removeModel(f.out); err != nil {
@@ -125,8 +131,7 @@ func runTokenizer(ctx context.Context, f tokenizerFlags) (float64, error) {
 		return 0, err
 	}
 	cfg := m.Config
-	tf := trainTransform(enc, f.cropMin)
-	b, err := f.createBundle(ds, tf)
+	b, tf, err := f.createBundle(ds, trainIdx, trainTransform(enc, f.cropMin))
 	if err != nil {
 		return 0, err
 	}
@@ -150,20 +155,52 @@ func runTokenizer(ctx context.Context, f tokenizerFlags) (float64, error) {
 }
 
 // createBundle creates (or reopens) the model folder and records the data
-// and transform the model is built from.
-func (f *tokenizerFlags) createBundle(ds *dataset.Dataset, tf imageproc.Transform) (*store.Bundle, error) {
+// and the transform the model is built from: tf with the flips that
+// f.flips decides for the training images trainIdx.
+func (f *tokenizerFlags) createBundle(ds *dataset.Dataset, trainIdx []int, tf imageproc.Transform) (*store.Bundle, imageproc.Transform, error) {
 	b, err := openBundle(f.out, true)
 	if err != nil {
-		return nil, err
+		return nil, tf, err
+	}
+	if tf.Flip, err = f.flips(b, ds.Train, trainIdx, tf); err != nil {
+		return nil, tf, err
 	}
 	if err := b.SetConfig(cfgData, dataInfo{Spec: f.data, Labels: f.labels, Limit: f.limit}); err != nil {
-		return nil, err
+		return nil, tf, err
 	}
 	if err := b.SetConfig(cfgTransform, tf); err != nil {
-		return nil, err
+		return nil, tf, err
 	}
 	b.SetDataset(store.Dataset{Name: ds.Name, Digest: ds.Digest})
-	return b, b.Save()
+	return b, tf, b.Save()
+}
+
+// flipImages is how many training images the automatic flip check draws.
+const flipImages = 2000
+
+// flips decides whether training flips images: as --flip says, or for
+// auto (or "") as recorded when resuming a model, else by dataset.CheckFlips at
+// 32 px at most.
+func (f *tokenizerFlags) flips(b *store.Bundle, s dataset.Split, trainIdx []int, tf imageproc.Transform) (bool, error) {
+	if f.flip == "on" || f.flip == "off" {
+		return f.flip == "on", nil
+	}
+	var old imageproc.Transform
+	if err := b.Config(cfgTransform, &old); err == nil {
+		return old.Flip, nil
+	}
+	small := tf
+	if tf.Size > 32 {
+		small.Size, small.ResizeShorter = 32, tf.ResizeShorter*32/tf.Size
+	}
+	c, err := dataset.CheckFlips(s, trainIdx, small, flipImages, f.seed, config.Workers())
+	if err != nil {
+		fmt.Fprintf(stderr, "irgen: flips on (not checked: %v)\n", err)
+		return true, nil
+	}
+	state := map[bool]string{true: "on", false: "off"}[c.Keeps()]
+	fmt.Fprintf(stderr, "irgen: flips %s (--flip auto): %v\n", state, c)
+	return c.Keeps(), nil
 }
 
 // newModel makes the tokenizer the flags describe, its encoder from the

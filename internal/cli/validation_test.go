@@ -79,7 +79,7 @@ func TestPickLambda(t *testing.T) {
 		return qs
 	}
 	lo, hi := queryScores{0, 0.5, 1, 0.5}, queryScores{1, 0.9, 1, 0.9}
-	base := queries(50, lo, 50, hi)
+	base := queries(100, lo, 100, hi)
 	for _, tc := range []struct {
 		name string
 		per  [][]queryScores
@@ -87,14 +87,16 @@ func TestPickLambda(t *testing.T) {
 	}{
 		{"only weight 0", [][]queryScores{base}, 0},
 		{"no gain", [][]queryScores{base, base}, 0},
-		// 20 of 100 queries better, none worse: gain 0.02·4.5/4, far above 2 standard errors.
-		{"clear gain", [][]queryScores{base, queries(30, lo, 70, hi)}, 1},
-		// One query of 100 better: the gain is within 2 standard errors.
-		{"gain within noise", [][]queryScores{base, queries(49, lo, 51, hi)}, 0},
+		// 40 of 200 queries better, none worse: gain 0.2·1.3/4, far above 2 standard errors.
+		{"clear gain", [][]queryScores{base, queries(60, lo, 140, hi)}, 1},
+		// The same gain on 100 queries: too few to choose a weight on.
+		{"too few queries", [][]queryScores{queries(50, lo, 50, hi), queries(30, lo, 70, hi)}, 0},
+		// One query of 200 better: the gain is within 2 standard errors.
+		{"gain within noise", [][]queryScores{base, queries(99, lo, 101, hi)}, 0},
 		// The larger of two clear gains wins.
-		{"larger gain", [][]queryScores{base, queries(30, lo, 70, hi), queries(10, lo, 90, hi)}, 2},
+		{"larger gain", [][]queryScores{base, queries(60, lo, 140, hi), queries(20, lo, 180, hi)}, 2},
 		// A large gain that lowers one metric's mean is not taken.
-		{"lowers R@10", [][]queryScores{base, append(queries(0, lo, 99, hi), queryScores{1, 1, 0, 1})}, 0},
+		{"lowers R@10", [][]queryScores{base, append(queries(0, lo, 199, hi), queryScores{1, 1, 0, 1})}, 0},
 	} {
 		if got := pickLambda(tc.per); got != tc.want {
 			t.Errorf("%s: picked %d; want %d", tc.name, got, tc.want)

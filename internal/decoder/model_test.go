@@ -38,7 +38,7 @@ func TestStepMatchesTeacherForcing(t *testing.T) {
 	want := tensors.MustCopyFlatData[float32](full.MustExec(memT, codesT)[0]) // [b, M, L]
 
 	cross := model.MustNewExec(backend, vars, func(scope *model.Scope, memory *Node) []*Node {
-		k, v := CrossCache(scope, c, memory)
+		k, v := refCrossCache(scope, c, memory)
 		return []*Node{k, v}
 	})
 	cc := cross.MustExec(memT)
@@ -55,12 +55,12 @@ func TestStepMatchesTeacherForcing(t *testing.T) {
 		args := []any{tensors.FromFlatDataAndDimensions(tok, b), query, cc[0], cc[1]}
 		if pos == 0 {
 			step = model.MustNewExec(backend, vars, func(scope *model.Scope, tok, query, ck, cv *Node) []*Node {
-				lp, k, v := Step(scope, c, tok, query, 0, nil, nil, ck, cv)
+				lp, k, v := refStep(scope, c, tok, query, 0, nil, nil, ck, cv)
 				return []*Node{lp, k, v}
 			})
 		} else {
 			step = model.MustNewExec(backend, vars, func(scope *model.Scope, tok, query, ck, cv, sk, sv *Node) []*Node {
-				lp, k, v := Step(scope, c, tok, query, pos, sk, sv, ck, cv)
+				lp, k, v := refStep(scope, c, tok, query, pos, sk, sv, ck, cv)
 				return []*Node{lp, Concatenate([]*Node{sk, k}, 2), Concatenate([]*Node{sv, v}, 2)}
 			})
 			args = append(args, selfK, selfV)

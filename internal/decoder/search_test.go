@@ -1,6 +1,7 @@
 package decoder
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -93,6 +94,99 @@ func TestSearchMatchesExhaustive(t *testing.T) {
 			if !tr.Contains(h.ID) {
 				t.Errorf("query %d: %v is not in the trie", qi, h.ID)
 			}
+		}
+	}
+}
+
+// TestSearchMatchesReference compares the grid search with the reference
+// per-beam search (reference_test.go) on random models and tries, dense
+// ones where every query fills its beams and sparse ones where the grid
+// has empty slots: the same IDs in the same order and the same scores,
+// for the queries searched together and one at a time.
+func TestSearchMatchesReference(t *testing.T) {
+	backend := testutil.Backend(t)
+	enc := encoder.Config{ImageSize: 8, Patch: 4, Channels: 1, Dim: 8, Depth: 1, Heads: 2, MLPDim: 16, Activation: "gelu", Eps: 1e-6}
+	tests := []struct {
+		name        string
+		m, l, depth int
+		ids, width  int
+		queries     int
+		seed        uint64
+		full        bool // the default CPU decoder instead of a tiny one
+	}{
+		{"dense/m=4", 4, 6, 2, 300, 5, 3, 1, false},
+		{"dense/m=2", 2, 8, 1, 40, 3, 4, 2, false},
+		{"sparse/m=4", 4, 16, 2, 20, 30, 3, 3, false},
+		{"sparse/m=3", 3, 12, 1, 9, 7, 2, 4, false},
+		{"default/n=10000", 4, 256, 2, 10000, 30, 4, 5, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Config{Dim: 16, Depth: tc.depth, Heads: 2, MLPDim: 32, M: tc.m, L: tc.l, Activation: "gelu", Eps: 1e-6, Smoothing: 0.1}
+			if tc.full {
+				c = DefaultConfig(tc.m, tc.l)
+			}
+			m, err := New(backend, c, enc, nil, int64(tc.seed))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(tc.seed, 7))
+			tr, _ := trie.New(c.M, c.L)
+			id := make(semid.ID, c.M)
+			for item := range tc.ids {
+				for j := range id {
+					id[j] = int32(rng.IntN(c.L))
+				}
+				if err := tr.Insert(id, item); err != nil {
+					t.Fatal(err)
+				}
+			}
+			images := make([]float32, tc.queries*64)
+			for i := range images {
+				images[i] = float32(rng.NormFloat64())
+			}
+			bs, err := beam.New(beam.Config{Width: tc.width, M: c.M, L: c.L})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := m.refSearch(images, tc.queries, bs, tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _, err := m.Search(images, tc.queries, bs, tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			short, err := beam.New(beam.Config{Width: tc.width, M: c.M - 1, L: c.L})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := m.Search(images, tc.queries, short, tr); !errors.Is(err, beam.ErrShape) {
+				t.Errorf("search with IDs of %d tokens: error %v; want beam.ErrShape", c.M-1, err)
+			}
+			for qi := range tc.queries {
+				sameHyps(t, "batched", qi, got[qi], want[qi])
+				one, _, err := m.Search(images[qi*64:(qi+1)*64], 1, bs, tr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sameHyps(t, "alone", qi, one[0], want[qi])
+			}
+		})
+	}
+}
+
+// sameHyps fails unless got and want hold the same IDs in the same order
+// with scores equal up to float32 rounding.
+func sameHyps(t *testing.T, what string, q int, got, want []beam.Hypothesis) {
+	t.Helper()
+	if len(got) != len(want) || len(want) == 0 {
+		t.Fatalf("%s query %d: %d hypotheses; want %d (> 0)", what, q, len(got), len(want))
+	}
+	for r := range want {
+		g, w := got[r], want[r]
+		if g.ID.Compare(w.ID) != 0 || math.Abs(g.Score-w.Score) > 1e-5 {
+			t.Errorf("%s query %d rank %d: %v %.7f; want %v %.7f", what, q, r, g.ID, g.Score, w.ID, w.Score)
 		}
 	}
 }

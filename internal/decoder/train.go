@@ -149,17 +149,19 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *datas
 	if finished, err := run.Start(tc, steps); err != nil || finished {
 		return run.State.Seconds, err
 	}
-	step, err := newStep(m, tc, src, pairs, run.State.Steps)
+	step, wait, err := newStep(m, tc, src, pairs, run.State.Steps)
 	if err != nil {
 		return 0, err
 	}
+	defer wait()
 	return run.Train(ctx, &train.Loop{Batch: tc.Batch, SaveEvery: tc.SaveEvery, Step: step,
 		Validate: tc.Validate, ValidEvery: tc.ValidEvery, Patience: tc.Patience, Target: tc.Target})
 }
 
 // newStep compiles the training step of a run of steps steps: the images
-// of a batch of src and, as targets, IDs drawn from pairs.
-func newStep(m *Model, tc TrainConfig, src *dataset.Loader, pairs *Pairs, steps int) (func(i int) (string, error), error) {
+// of a batch of src and, as targets, IDs drawn from pairs, loaded a step
+// ahead; wait waits for a load still in flight when the run ends.
+func newStep(m *Model, tc TrainConfig, src *dataset.Loader, pairs *Pairs, steps int) (step func(i int) (string, error), wait func(), err error) {
 	batches := &train.Batches{Seed: tc.Seed, N: src.Len(), Size: tc.Batch}
 	opt := nn.DefaultAdamW(steps, int(tc.WarmupEpochs*float64(batches.PerEpoch())))
 	opt.LR, opt.WarmupLR, opt.ClipNorm = tc.LR, tc.LR/1000, 1
@@ -170,28 +172,47 @@ func newStep(m *Model, tc TrainConfig, src *dataset.Loader, pairs *Pairs, steps 
 	ec := m.Encoder
 	exec, err := newStepExec(m, opt)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	images := make([]float32, tc.Batch*ec.ImageSize*ec.ImageSize*ec.Channels)
-	codes := make([]int32, tc.Batch*m.Config.M)
 	noise := newStepNoise(m, tc.Batch)
-	return func(i int) (string, error) {
-		epoch, idx := batches.At(i)
-		if err := src.Fill(idx, tc.Seed<<32+int64(i), images, nil); err != nil {
-			return "", err
+	input := train.NewAhead(newStepInput(m, tc.Batch), newStepInput(m, tc.Batch), steps, func(i int, in *stepInput) error {
+		_, idx := batches.At(i)
+		if err := src.Fill(idx, tc.Seed<<32+int64(i), in.images, nil); err != nil {
+			return err
 		}
-		rng := rand.New(rand.NewPCG(uint64(tc.Seed)+7, uint64(i)))
+		in.rng = rand.New(rand.NewPCG(uint64(tc.Seed)+7, uint64(i)))
 		for k, ix := range idx {
-			pairs.target(ix, rng, codes[k*m.Config.M:(k+1)*m.Config.M])
+			pairs.target(ix, in.rng, in.codes[k*m.Config.M:(k+1)*m.Config.M])
 		}
-		args := []any{tensors.FromFlatDataAndDimensions(images, tc.Batch, ec.ImageSize, ec.ImageSize, ec.Channels),
-			tensors.FromFlatDataAndDimensions(codes, tc.Batch, m.Config.M)}
-		v, err := train.Exec(exec, append(args, noise.draw(rng)...)...)
+		return nil
+	})
+	return func(i int) (string, error) {
+		in, err := input.Get(i)
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("epoch %d loss %.3f token-acc %.3f lr %.2g", epoch+1, v[0], v[1], v[2]), nil
-	}, nil
+		args := []any{tensors.FromFlatDataAndDimensions(in.images, tc.Batch, ec.ImageSize, ec.ImageSize, ec.Channels),
+			tensors.FromFlatDataAndDimensions(in.codes, tc.Batch, m.Config.M)}
+		v, err := train.Exec(exec, append(args, noise.draw(in.rng)...)...)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("epoch %d loss %.3f token-acc %.3f lr %.2g", i/batches.PerEpoch()+1, v[0], v[1], v[2]), nil
+	}, input.Wait, nil
+}
+
+// stepInput is the input of a training step: the images of its batch,
+// their target IDs, and the step's generator after drawing the targets
+// (it draws the dropout noise next).
+type stepInput struct {
+	images []float32
+	codes  []int32
+	rng    *rand.Rand
+}
+
+func newStepInput(m *Model, batch int) stepInput {
+	ec := m.Encoder
+	return stepInput{images: make([]float32, batch*ec.ImageSize*ec.ImageSize*ec.Channels), codes: make([]int32, batch*m.Config.M)}
 }
 
 // newStepExec compiles the training step: images and codes in, and the

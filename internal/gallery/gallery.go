@@ -135,13 +135,10 @@ func (g *Gallery) ReadFrom(r io.Reader) (int64, error) {
 	if h.Dim <= 0 || h.M <= 0 || h.Dim > 1<<16 || h.M > 64 || int64(n)*int64(h.Dim+h.M+1)*4 > math.MaxInt32*8 {
 		return fr.N(), fmt.Errorf("%w: %d images of dim %d, M %d", ErrFormat, n, h.Dim, h.M)
 	}
+	// Read in chunks: a short file that claims many wide images fails at
+	// its end instead of allocating what it claims.
 	out := Gallery{Dim: h.Dim, M: h.M, L: h.L, Classes: h.Classes, Keys: h.Keys,
-		Labels: make([]int32, n), Codes: make([]int32, n*h.M), Features: make([]float32, n*h.Dim)}
-	for _, part := range []any{out.Labels, out.Codes, out.Features} {
-		if err := binary.Read(fr, binary.LittleEndian, part); err != nil {
-			return fr.N(), fmt.Errorf("%w: truncated: %v", ErrFormat, err)
-		}
-	}
+		Labels: fr.Int32s(n), Codes: fr.Int32s(n * h.M), Features: fr.Float32s(n * h.Dim)}
 	if _, err := fr.Finish(); err != nil {
 		return fr.N(), err
 	}

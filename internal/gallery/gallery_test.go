@@ -3,7 +3,10 @@ package gallery
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -96,4 +99,37 @@ func FuzzReadFrom(f *testing.F) {
 		var g Gallery
 		g.ReadFrom(bytes.NewReader(data))
 	})
+}
+
+// TestClaimsCostNothing: a short file whose header claims a large JSON
+// header, or many images of the widest features, fails at its end having
+// allocated about what it holds, not what it claims.
+func TestClaimsCostNothing(t *testing.T) {
+	keys := strings.Repeat(`"",`, 20000) + `""` // 20,001 images in 60 kB
+	wide := `{"dim":65536,"m":64,"l":4,"classes":["a"],"keys":[` + keys + `]}`
+	file := func(headLen int, head string) []byte {
+		var b bytes.Buffer
+		b.WriteString("IRGENGAL")
+		binary.Write(&b, binary.LittleEndian, [2]uint32{1, uint32(headLen)})
+		b.WriteString(head)
+		b.Write(make([]byte, 1000)) // a few values, then the end
+		return b.Bytes()
+	}
+	for name, data := range map[string][]byte{
+		"JSON header of 1 GiB": file(1<<30-1, `{"dim":2}`),
+		"20,001 images of dim 65,536 (5 GiB of features)": file(len(wide), wide),
+	} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		var g Gallery
+		_, err := g.ReadFrom(bytes.NewReader(data))
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: error %v, want ErrFormat", name, err)
+		}
+		if got := after.TotalAlloc - before.TotalAlloc; got > 64<<20 {
+			t.Errorf("%s: %d MiB allocated reading a file of %d kB", name, got>>20, len(data)>>10)
+		}
+	}
 }

@@ -289,13 +289,24 @@ func (r *Reader) Uint64() uint64 {
 // Float32s reads n values. It reads in chunks, so that a header claiming
 // a huge n fails at the end of a short file rather than allocating it.
 func (r *Reader) Float32s(n int) []float32 {
+	return readChunked(r, n, math.Float32frombits)
+}
+
+// Int32s reads n values in chunks, as Float32s.
+func (r *Reader) Int32s(n int) []int32 {
+	return readChunked(r, n, func(v uint32) int32 { return int32(v) })
+}
+
+// readChunked reads n little-endian 32-bit values converted by conv,
+// growing its result with the values that are there.
+func readChunked[T any](r *Reader, n int, conv func(uint32) T) []T {
 	if n < 0 {
 		r.fail(fmt.Errorf("%w: %d values", r.f.errFormat(), n))
 	}
 	if r.err != nil {
 		return nil
 	}
-	out := make([]float32, 0, min(n, 1<<20))
+	out := make([]T, 0, min(n, 1<<20))
 	buf := make([]byte, 4*min(n, 1<<14))
 	for left := n; left > 0; {
 		chunk := buf[:4*min(left, 1<<14)]
@@ -303,7 +314,7 @@ func (r *Reader) Float32s(n int) []float32 {
 			return nil
 		}
 		for off := 0; off < len(chunk); off += 4 {
-			out = append(out, math.Float32frombits(binary.LittleEndian.Uint32(chunk[off:])))
+			out = append(out, conv(binary.LittleEndian.Uint32(chunk[off:])))
 		}
 		left -= len(chunk) / 4
 	}
@@ -320,9 +331,14 @@ func (r *Reader) JSON(max int, v any) error {
 	if uint64(n) > uint64(max) {
 		return r.fail(fmt.Errorf("%w: JSON header of %d bytes", r.f.errFormat(), n))
 	}
-	data := make([]byte, n)
-	if r.ReadFull(data) != nil {
-		return r.err
+	// Read what is there, growing the buffer, rather than allocating the
+	// length a short file may claim.
+	data, err := io.ReadAll(io.LimitReader(r.tr, int64(n)))
+	if err == nil && len(data) < int(n) {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return r.fail(r.truncated(err))
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return r.fail(fmt.Errorf("%w: JSON header: %v", r.f.errFormat(), err))

@@ -131,6 +131,7 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *datas
 	if err != nil {
 		return 0, err
 	}
+	defer t.input.Wait()
 	loop := &train.Loop{Batch: tc.Batch, SaveEvery: tc.SaveEvery, Step: t.step,
 		ValidEvery: tc.ValidEvery, Patience: tc.Patience}
 	if tc.Validate != nil {
@@ -148,8 +149,13 @@ type trainer struct {
 	batches        *train.Batches
 	classify, full *model.Exec
 	codebooksReady bool
-	images         []float32
-	labels         []int32
+	input          *train.Ahead[batch]
+}
+
+// batch is the input of a step.
+type batch struct {
+	images []float32
+	labels []int32
 }
 
 func newTrainer(m *Model, tc TrainConfig, src *dataset.Loader, st train.State[TrainConfig]) (*trainer, error) {
@@ -179,30 +185,36 @@ func newTrainer(m *Model, tc TrainConfig, src *dataset.Loader, st train.State[Tr
 		return nil, err
 	}
 	ec := m.Config.Encoder
-	t.images = make([]float32, tc.Batch*ec.ImageSize*ec.ImageSize*ec.Channels)
-	t.labels = make([]int32, tc.Batch)
+	newBatch := func() batch {
+		return batch{make([]float32, tc.Batch*ec.ImageSize*ec.ImageSize*ec.Channels), make([]int32, tc.Batch)}
+	}
+	t.input = train.NewAhead(newBatch(), newBatch(), st.Steps, func(i int, b *batch) error {
+		_, idx := t.batches.At(i)
+		return src.Fill(idx, tc.Seed<<32+int64(i), b.images, b.labels)
+	})
 	return t, nil
 }
 
 // step runs step i.
 func (t *trainer) step(i int) (string, error) {
 	tc, ec := t.tc, t.m.Config.Encoder
-	epoch, idx := t.batches.At(i)
+	b, err := t.input.Get(i)
+	if err != nil {
+		return "", err
+	}
+	epoch := i / t.batches.PerEpoch()
 	if !t.codebooksReady && epoch >= tc.QuantizeAfter {
 		if err := initCodebooks(t.m, t.src, tc); err != nil {
 			return "", err
 		}
 		t.codebooksReady = true
 	}
-	if err := t.src.Fill(idx, tc.Seed<<32+int64(i), t.images, t.labels); err != nil {
-		return "", err
-	}
 	exec := t.classify
 	if t.codebooksReady {
 		exec = t.full
 	}
-	v, err := train.Exec(exec, tensors.FromFlatDataAndDimensions(t.images, tc.Batch, ec.ImageSize, ec.ImageSize, ec.Channels),
-		tensors.FromFlatDataAndDimensions(t.labels, tc.Batch))
+	v, err := train.Exec(exec, tensors.FromFlatDataAndDimensions(b.images, tc.Batch, ec.ImageSize, ec.ImageSize, ec.Channels),
+		tensors.FromFlatDataAndDimensions(b.labels, tc.Batch))
 	if err != nil {
 		return "", err
 	}
