@@ -116,7 +116,7 @@ func TestClaimsCostNothing(t *testing.T) {
 		return b.Bytes()
 	}
 	for name, data := range map[string][]byte{
-		"JSON header of 1 GiB": file(1<<30-1, `{"dim":2}`),
+		"JSON header of 1 GiB":                            file(1<<30-1, `{"dim":2}`),
 		"20,001 images of dim 65,536 (5 GiB of features)": file(len(wide), wide),
 	} {
 		var before, after runtime.MemStats
