@@ -18,6 +18,11 @@ var (
 	ErrStorage  = errors.New("catalog: storage I/O error")
 )
 
+// ErrQuota reports an add refused by the bound on the image files a
+// catalog keeps (serve --max-catalog), checked by the catalog itself when
+// replicas share it. The server answers 507, as for its own check.
+var ErrQuota = errors.New("catalog: the bound on stored images is reached")
+
 // SQLite's primary result codes for the storage errors.
 const (
 	sqliteReadOnly = 8

@@ -20,16 +20,23 @@ func init() {
 }
 
 func assign(ctx context.Context, args []string) error {
-	fs := newFlags("assign", "--model MODEL [--catalog postgres://… --shard i/N]")
+	fs := newFlags("assign", "--model MODEL [--catalog postgres://… [--shard i/N | --export-gallery]]")
 	dir := fs.String("model", "", "model directory")
 	cat := fs.String("catalog", "", "write the IDs into this PostgreSQL catalog (postgres://USER@HOST:PORT/DB) instead of MODEL/gallery.bin")
 	shard := fs.String("shard", "", "with --catalog: assign shard i of N (0 ≤ i < N) of the gallery; run one worker per shard")
+	export := fs.Bool("export-gallery", false, "with --catalog: write the gallery the split workers assigned to MODEL/gallery.bin (for train-decoder, eval and the other methods)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	switch {
 	case *cat != "" && !pgcat.IsURL(*cat):
 		return fmt.Errorf("%w: --catalog %s: want a postgres:// URL", errUsage, pgcat.Redact(*cat))
+	case *export && *shard != "":
+		return fmt.Errorf("%w: --export-gallery and --shard: export once every shard is done, in a run of its own", errUsage)
+	case *export && *cat == "":
+		return fmt.Errorf("%w: --export-gallery needs --catalog postgres://…", errUsage)
+	case *export:
+		return runExportGallery(ctx, *dir, *cat)
 	case *cat != "":
 		if *shard == "" {
 			*shard = "0/1"

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -104,5 +105,39 @@ func assignIDs(ctx context.Context, c *pgcat.Catalog, e *engine.Engine, split da
 		p.Update(lo+len(chunk), "")
 	}
 	p.Done(len(ids), "")
+	return nil
+}
+
+// runExportGallery writes the gallery that split workers assigned in the
+// catalog at url to the model in dir, as 'irgen assign' on one machine
+// does.
+func runExportGallery(ctx context.Context, dir, url string) error {
+	b, err := loadBundle(dir)
+	if err != nil {
+		return err
+	}
+	model, err := pgcat.AssignedModel(b)
+	if err != nil {
+		return err
+	}
+	c, err := pgcat.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	g, err := c.AssignedGallery(ctx, model)
+	if err != nil {
+		return err
+	}
+	if err := b.WriteFile(gallery.File, func(w io.Writer) error {
+		_, err := g.WriteTo(w)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := b.Save(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "irgen: %d gallery images of %s → %s (%d distinct IDs)\n", g.Len(), c.Where(), b.Path(gallery.File), distinctIDs(g))
 	return nil
 }

@@ -22,6 +22,7 @@ func init() {
 
 type irtFlags struct {
 	dir, feature string
+	trainOnly    bool
 	tc           irt.TrainConfig
 }
 
@@ -39,6 +40,7 @@ func trainIRT(ctx context.Context, args []string) error {
 	fs.Float64Var(&f.tc.MemoryRatio, "memory-ratio", f.tc.MemoryRatio, "cross-batch memory size as a fraction of the training images (0: none)")
 	fs.Float64Var(&f.tc.Momentum, "encoder-momentum", 0, "momentum of the key encoder filling the memory (0: none; the seed uses 0.999 on In-shop)")
 	fs.Int64Var(&f.tc.Seed, "seed", f.tc.Seed, "random seed (batches, augmentation)")
+	fs.BoolVar(&f.trainOnly, "train-only", false, "train only; embed the gallery with 'irgen embed --method irt (irt-o) --shard i/N' workers")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -94,15 +96,19 @@ func runIRT(ctx context.Context, f irtFlags) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "irgen: IRT trained in %s\n", fmtSecs(secs))
-
-	if err := writeIRTEmbeddings(ctx, b, e, m, ds.Gallery); err != nil {
-		return err
+	if !f.trainOnly {
+		if err := writeIRTEmbeddings(ctx, b, e, m, ds.Gallery); err != nil {
+			return err
+		}
 	}
 	if err := recordOwn(f.dir, irt.Dir); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "irgen: IRT done in %s; evaluate with 'irgen eval --model %s --method knn,%s,%s'\n",
-		time.Since(start).Round(time.Second), f.dir, irt.OffTheShelf, irt.FineTuned)
+	next := fmt.Sprintf("evaluate with 'irgen eval --model %s --method knn,%s,%s'", f.dir, irt.OffTheShelf, irt.FineTuned)
+	if f.trainOnly {
+		next = "embed the gallery with 'irgen embed --method irt' (and irt-o) workers"
+	}
+	fmt.Fprintf(stderr, "irgen: IRT done in %s; %s\n", time.Since(start).Round(time.Second), next)
 	return nil
 }
 

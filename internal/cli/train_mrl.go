@@ -25,6 +25,7 @@ type mrlFlags struct {
 	dir, nesting            string
 	dim                     int
 	shared, scratch         bool
+	trainOnly               bool
 	batch, limit            int
 	epochs, warmup          float64
 	lr, encoderLRMult       float64
@@ -47,6 +48,7 @@ func trainMRL(ctx context.Context, args []string) error {
 	fs.Float64Var(&f.encoderLRMult, "encoder-lr-mult", -1, "encoder learning rate as a fraction of the head's (default 0.1 from the tokenizer, 1 with --from-scratch)")
 	fs.Float64Var(&f.warmup, "warmup-epochs", 0.5, "linear warm-up epochs before the cosine decay")
 	fs.Int64Var(&f.seed, "seed", 1, "random seed")
+	fs.BoolVar(&f.trainOnly, "train-only", false, "train only; embed the gallery with 'irgen embed --method mrl --shard i/N' workers, then run train-mrl again for the graph")
 	def := mrl.DefaultHNSWConfig()
 	fs.IntVar(&f.hnswM, "hnsw-m", def.M, "HNSW neighbours per node (seed: HNSW32)")
 	fs.IntVar(&f.hnswEfC, "hnsw-ef-construction", def.EfConstruction, "HNSW candidate list size while building")
@@ -97,6 +99,9 @@ func runMRL(ctx context.Context, f mrlFlags) (float64, error) {
 		return secs, err
 	}
 	reportTrained("mrl", secs, start)
+	if f.trainOnly {
+		return secs, nil
+	}
 	emb, b, err := mrlEmbeddings(ctx, b, m, dataset.NewLoader(ds.Gallery, e.Transform, config.Workers()), g.Keys, idx)
 	if err != nil {
 		return secs, err

@@ -220,7 +220,7 @@ func (s *Server) add(up upload, n engine.NewImage) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if limit := s.cfg.MaxCatalogBytes; s.cat != nil && limit > 0 && s.stored.Load()+int64(len(kept)) > limit {
+	if limit := s.cfg.MaxCatalogBytes; s.cat != nil && !s.bounded && limit > 0 && s.stored.Load()+int64(len(kept)) > limit {
 		return 0, fmt.Errorf("%w: the catalog keeps %d bytes of images and may keep %d (serve --max-catalog); delete images first",
 			errCatalogFull, s.stored.Load(), limit)
 	}

@@ -166,7 +166,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		code = http.StatusBadRequest
 	case errors.Is(err, imageproc.ErrFormat), errors.Is(err, errMediaType):
 		code = http.StatusUnsupportedMediaType
-	case errors.Is(err, errCatalogFull):
+	case errors.Is(err, errCatalogFull), errors.Is(err, catalog.ErrQuota):
 		code = http.StatusInsufficientStorage
 		w.Header().Set("Retry-After", "3600")
 		writeJSON(w, code, api.Error{Error: err.Error()})

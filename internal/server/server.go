@@ -93,6 +93,14 @@ type Catalog interface {
 	Writable() error
 }
 
+// A StoredBounder is a catalog that keeps the bound on its image files
+// itself, in the transaction of each add (a catalog shared by replicas,
+// whose adds this server does not see): an add past it fails with
+// catalog.ErrQuota.
+type StoredBounder interface {
+	BoundStored(limit int64)
+}
+
 // Server serves one engine and its catalog.
 type Server struct {
 	e       *engine.Engine
@@ -102,6 +110,7 @@ type Server struct {
 	bodies  *budget
 	storage atomic.Pointer[string] // the last storage error, nil once a write succeeds
 	stored  atomic.Int64           // bytes of image files in the catalog
+	bounded bool                   // the catalog keeps MaxCatalogBytes itself
 	slots   chan struct{}
 	metrics *metrics
 	handler http.Handler
@@ -139,6 +148,10 @@ func New(e *engine.Engine, cat Catalog, cfg Config) *Server {
 		cfg.ShutdownTimeout = d.ShutdownTimeout
 	}
 	s := &Server{e: e, cat: cat, cfg: cfg, access: cfg.Access, bodies: newBudget(cfg.MaxBodyMemory), slots: make(chan struct{}, cfg.Concurrency), metrics: newMetrics()}
+	if sb, ok := cat.(StoredBounder); ok {
+		sb.BoundStored(cfg.MaxCatalogBytes)
+		s.bounded = true
+	}
 	if cat != nil {
 		s.countStored()
 		if err := cat.Writable(); err != nil {

@@ -148,3 +148,45 @@ func (c *Catalog) FinishAssign(ctx context.Context, total int) (int, error) {
 	}
 	return have, nil
 }
+
+// AssignedGallery reads the gallery that split workers assigned for
+// model (AssignedModel): images 0 to the assignment's total, with their
+// keys, labels, features and IDs, as 'irgen assign' on one machine
+// writes it. A catalog not assigned for model, not finished, or missing
+// one of those images (deleted since) is an error.
+func (c *Catalog) AssignedGallery(ctx context.Context, model string) (*gallery.Gallery, error) {
+	var v string
+	err := c.pool.QueryRow(ctx, `SELECT value FROM irgen_meta WHERE key = 'assign_total'`).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %s was not filled by 'irgen assign --shard' workers", catalog.ErrStale, c.where)
+	}
+	if err != nil {
+		return nil, c.errorf("assigned gallery", err)
+	}
+	total, err := strconv.Atoi(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: assign_total %q", catalog.ErrFormat, v)
+	}
+	g, live, _, err := c.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if g == nil {
+		return nil, fmt.Errorf("%w: %s has no gallery", ErrUnfinished, c.where)
+	}
+	if g.Model != model {
+		return nil, fmt.Errorf("%w: %s was assigned for model %.24s…, this model is %.24s…", catalog.ErrStale, c.where, g.Model, model)
+	}
+	if g.Len() < total {
+		return nil, fmt.Errorf("%w: %s holds %d slots, the assignment %d", catalog.ErrFormat, c.where, g.Len(), total)
+	}
+	for i := range total {
+		if !live[i] {
+			return nil, fmt.Errorf("pgcat: image %d of the assigned gallery was deleted from %s since; assign again into an empty database", i, c.where)
+		}
+	}
+	out := g.Gallery
+	out.Keys, out.Labels = out.Keys[:total], out.Labels[:total]
+	out.Features, out.Codes = out.Features[:total*out.Dim], out.Codes[:total*out.M]
+	return out, nil
+}

@@ -33,7 +33,8 @@ func (c *Catalog) Applied() int64 {
 	return c.applied
 }
 
-// syncTo applies changes to the engine until change seq is applied.
+// syncTo applies changes to the engine until change seq is applied,
+// rebuilding from a snapshot if this replica fell behind the horizon.
 func (c *Catalog) syncTo(ctx context.Context, seq int64) error {
 	for {
 		c.syncMu.Lock()
@@ -42,14 +43,29 @@ func (c *Catalog) syncTo(ctx context.Context, seq int64) error {
 		if done {
 			return nil
 		}
-		if err := c.catchUp(ctx); err != nil {
+		if err := c.catchUpOrRebuild(ctx); err != nil {
 			return err
 		}
 	}
 }
 
+// catchUpOrRebuild catches up within Timeout; when the changes this
+// replica needs were compacted away, it rebuilds the engine from a
+// snapshot read within ctx, then catches up again.
+func (c *Catalog) catchUpOrRebuild(ctx context.Context) error {
+	err := c.catchUpWithin(ctx)
+	if !errors.Is(err, errBehind) {
+		return err
+	}
+	if err := c.rebuild(ctx); err != nil {
+		return err
+	}
+	return c.catchUpWithin(ctx)
+}
+
 // catchUp applies the changes committed after the last one applied, in
-// seq order.
+// seq order. It fails with errBehind, applying nothing, when some of
+// them were compacted away.
 func (c *Catalog) catchUp(ctx context.Context) error {
 	c.syncMu.Lock()
 	defer c.syncMu.Unlock()
@@ -75,14 +91,34 @@ type change struct {
 	feat    []byte
 }
 
+// batchQuery reads the horizon with the next changes, in one statement
+// and so from one snapshot: a compaction commits its deletions and the
+// horizon together, so a replica sees either the rows it needs or a
+// horizon past its last change, never a silent gap.
+const batchQuery = `SELECT s.horizon, c.seq, c.op, c.image_id, i.key, i.label, i.semid, i.feature
+	FROM irgen_state s
+	LEFT JOIN LATERAL (SELECT seq, op, image_id FROM irgen_changes WHERE seq > $1 ORDER BY seq LIMIT $2) c ON true
+	LEFT JOIN irgen_images i ON c.op = 'add' AND i.id = c.image_id
+	ORDER BY c.seq`
+
 // applyBatch applies up to catchUpBatch changes. The caller holds syncMu.
 func (c *Catalog) applyBatch(ctx context.Context) (int, error) {
-	rows, _ := c.pool.Query(ctx, `SELECT c.seq, c.op, c.image_id, i.key, i.label, i.semid, i.feature
-		FROM irgen_changes c LEFT JOIN irgen_images i ON c.op = 'add' AND i.id = c.image_id
-		WHERE c.seq > $1 ORDER BY c.seq LIMIT $2`, c.applied, catchUpBatch)
-	var ch change
+	rows, _ := c.pool.Query(ctx, batchQuery, c.applied, catchUpBatch)
+	var (
+		horizon int64
+		seq, id *int64
+		op      *string
+		ch      change
+	)
 	n := 0
-	_, err := pgx.ForEachRow(rows, []any{&ch.seq, &ch.op, &ch.id, &ch.key, &ch.label, &ch.code, &ch.feat}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&horizon, &seq, &op, &id, &ch.key, &ch.label, &ch.code, &ch.feat}, func() error {
+		if horizon > c.applied {
+			return fmt.Errorf("%w: changes up to %d were compacted, this replica applied up to %d", errBehind, horizon, c.applied)
+		}
+		if seq == nil { // no new change
+			return nil
+		}
+		ch.seq, ch.op, ch.id = *seq, *op, *id
 		if ch.seq != c.applied+1 {
 			return fmt.Errorf("%w: change %d follows change %d", catalog.ErrFormat, ch.seq, c.applied)
 		}
@@ -92,6 +128,9 @@ func (c *Catalog) applyBatch(ctx context.Context) (int, error) {
 		c.applied, n = ch.seq, n+1
 		return nil
 	})
+	if errors.Is(err, errBehind) {
+		return n, err
+	}
 	if err != nil {
 		return n, c.errorf("follow changes", err)
 	}
@@ -150,7 +189,7 @@ func (c *Catalog) listen(ctx context.Context, connected func()) error {
 	if _, err := pc.Exec(ctx, "LISTEN "+channel); err != nil {
 		return err
 	}
-	if err := c.catchUpWithin(ctx); err != nil {
+	if err := c.catchUpOrRebuild(ctx); err != nil {
 		return err
 	}
 	connected()
@@ -164,9 +203,10 @@ func (c *Catalog) listen(ctx context.Context, connected func()) error {
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
-		if err := c.catchUpWithin(ctx); err != nil {
+		if err := c.catchUpOrRebuild(ctx); err != nil {
 			return err
 		}
+		c.housekeep(ctx)
 	}
 }
 

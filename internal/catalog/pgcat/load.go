@@ -62,7 +62,11 @@ func (c *Catalog) attach(ctx context.Context, e *engine.Engine, model string) er
 	if err := e.Restore(g.Gallery, live); err != nil {
 		return fmt.Errorf("pgcat: %w", err)
 	}
-	c.e, c.applied = e, seq
+	c.e, c.model, c.applied, c.name = e, g.Model, seq, replicaName()
+	if err := c.heartbeat(ctx); err != nil {
+		slog.Warn("pgcat: heartbeat failed; compaction may pass this replica, which then rebuilds", "err", err)
+	}
+	c.lastBeat, c.lastCompact = time.Now(), time.Now() // the first compaction a minute from now
 	e.SetSharedJournal(c)
 	fctx, stop := context.WithCancel(context.Background())
 	c.stop, c.done = stop, make(chan struct{})

@@ -27,6 +27,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -56,7 +57,8 @@ CREATE TABLE IF NOT EXISTS irgen_state (
 	one          boolean PRIMARY KEY DEFAULT true CHECK (one),
 	seq          bigint NOT NULL, -- the last change's sequence number
 	next_id      bigint NOT NULL, -- the id the next added image gets
-	stored_bytes bigint NOT NULL  -- bytes of the files in irgen_images.image
+	stored_bytes bigint NOT NULL, -- bytes of the files in irgen_images.image
+	horizon      bigint NOT NULL DEFAULT 0 -- changes up to it may be compacted away
 );
 CREATE TABLE IF NOT EXISTS irgen_images (
 	id         bigint PRIMARY KEY, -- the gallery index; never reused
@@ -72,6 +74,11 @@ CREATE TABLE IF NOT EXISTS irgen_changes (
 	seq      bigint PRIMARY KEY,
 	op       text NOT NULL CHECK (op IN ('add', 'delete')),
 	image_id bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS irgen_replicas (
+	name    text PRIMARY KEY,     -- host, process and a random part
+	applied bigint NOT NULL,      -- the last change the replica applied
+	seen    timestamptz NOT NULL  -- when it said so (the server's clock)
 );`
 
 // Catalog is a PostgreSQL catalog. It is safe for concurrent use.
@@ -79,11 +86,17 @@ type Catalog struct {
 	pool  *pgxpool.Pool
 	where string // host, port, database and user: never the password
 
-	e       *engine.Engine // set by Attach
-	syncMu  sync.Mutex     // serializes applying changes to e
-	applied int64          // the last change applied to e, under syncMu
-	stop    context.CancelFunc
-	done    chan struct{} // closed when the follower ends
+	e           *engine.Engine // set by Attach
+	model       string         // the model e serves, set by Attach
+	name        string         // this replica's row in irgen_replicas
+	maxStored   atomic.Int64   // the bound on stored_bytes that Add keeps; 0: none
+	syncMu      sync.Mutex     // serializes applying changes to e
+	applied     int64          // the last change applied to e, under syncMu
+	rebuilds    atomic.Int64   // snapshots reloaded after falling behind the horizon
+	lastBeat    time.Time      // the follower's last heartbeat
+	lastCompact time.Time      // the follower's last compaction
+	stop        context.CancelFunc
+	done        chan struct{} // closed when the follower ends
 }
 
 // IsURL reports whether s names a PostgreSQL catalog (postgres:// or
@@ -130,13 +143,29 @@ func (c *Catalog) createSchema(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockSchema); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, schema)
-		return err
+		if _, err := tx.Exec(ctx, schema); err != nil {
+			return err
+		}
+		return addHorizon(ctx, tx)
 	})
 	if err != nil {
 		return c.errorf("create tables", err)
 	}
 	return nil
+}
+
+// addHorizon adds irgen_state.horizon to a catalog created before
+// compaction. It alters the table only then: ALTER TABLE locks it, and
+// would queue every write behind a replica's long snapshot read.
+func addHorizon(ctx context.Context, tx pgx.Tx) error {
+	var has bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'irgen_state' AND column_name = 'horizon')`).Scan(&has)
+	if err != nil || has {
+		return err
+	}
+	_, err = tx.Exec(ctx, `ALTER TABLE irgen_state ADD COLUMN horizon bigint NOT NULL DEFAULT 0`)
+	return err
 }
 
 // Where names the catalog (without a password) for messages.
@@ -147,6 +176,7 @@ func (c *Catalog) Close() error {
 	if c.stop != nil {
 		c.stop()
 		<-c.done
+		c.forget()
 	}
 	c.pool.Close()
 	return nil

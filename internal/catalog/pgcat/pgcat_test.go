@@ -21,6 +21,12 @@ import (
 // process.
 func attach(t *testing.T, dir, url string) (*engine.Engine, *pgcat.Catalog, *api.Client) {
 	t.Helper()
+	return attachWith(t, dir, url, server.Config{Timeout: 5 * time.Second})
+}
+
+// attachWith is attach with the server's configuration cfg.
+func attachWith(t *testing.T, dir, url string, cfg server.Config) (*engine.Engine, *pgcat.Catalog, *api.Client) {
+	t.Helper()
 	e := testmodel.MustOpen(t, dir)
 	e.Tokenizer.Batch, e.QueryBatch = 1, 1
 	c, err := pgcat.Attach(context.Background(), e, url)
@@ -28,7 +34,7 @@ func attach(t *testing.T, dir, url string) (*engine.Engine, *pgcat.Catalog, *api
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	ts := httptest.NewServer(server.New(e, c, server.Config{Timeout: 5 * time.Second}).Handler())
+	ts := httptest.NewServer(server.New(e, c, cfg).Handler())
 	t.Cleanup(ts.Close)
 	client, err := api.NewClient(ts.URL, ts.Client())
 	if err != nil {

@@ -28,9 +28,15 @@ func (c *Catalog) Add(r engine.Record) (int, error) {
 	if r.Data != nil {
 		data = r.Data
 	}
+	limit := c.maxStored.Load()
 	err := c.change(ctx, func(tx pgx.Tx) error {
+		// The row lock serializes the adds of every replica: the bound
+		// holds over the whole catalog.
 		err := tx.QueryRow(ctx, `UPDATE irgen_state SET seq = seq + 1, next_id = next_id + 1, stored_bytes = stored_bytes + $1
-			RETURNING seq, next_id - 1`, len(r.Data)).Scan(&seq, &id)
+			WHERE $2::bigint <= 0 OR stored_bytes + $1::bigint <= $2::bigint RETURNING seq, next_id - 1`, len(r.Data), limit).Scan(&seq, &id)
+		if errors.Is(err, pgx.ErrNoRows) && len(r.Data) > 0 {
+			return c.overBound(ctx, tx, limit)
+		}
 		if err != nil {
 			return err
 		}
@@ -40,6 +46,9 @@ func (c *Catalog) Add(r engine.Record) (int, error) {
 		}
 		return record(ctx, tx, seq, "add", id)
 	})
+	if errors.Is(err, catalog.ErrQuota) {
+		return 0, err
+	}
 	if err != nil {
 		return 0, c.errorf("add image", err)
 	}
@@ -123,6 +132,21 @@ func (c *Catalog) Image(ctx context.Context, id int) (catalog.Image, error) {
 		return catalog.Image{}, fmt.Errorf("%w: image %d: %v", catalog.ErrFormat, id, err)
 	}
 	return im, nil
+}
+
+// BoundStored makes Add refuse, with catalog.ErrQuota, an image whose file
+// would take the files the catalog keeps past limit bytes (0: no bound),
+// counted over every replica's adds. Give every replica the same bound.
+func (c *Catalog) BoundStored(limit int64) { c.maxStored.Store(max(limit, 0)) }
+
+// overBound returns the catalog.ErrQuota of an add past limit.
+func (c *Catalog) overBound(ctx context.Context, tx pgx.Tx, limit int64) error {
+	var have int64
+	if err := tx.QueryRow(ctx, `SELECT stored_bytes FROM irgen_state`).Scan(&have); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %s keeps %d bytes of images and may keep %d (serve --max-catalog); delete images first",
+		catalog.ErrQuota, c.where, have, limit)
 }
 
 // StoredBytes returns the size of the image files the catalog keeps.
