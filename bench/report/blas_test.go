@@ -122,7 +122,7 @@ func TestReferenceBLASSearchNotCompared(t *testing.T) {
 	if !strings.Contains(md, "| 64 | 125 | "+notCompared+" |") {
 		t.Errorf("equal-recall table compares with FAISS on the reference BLAS:\n%s", md)
 	}
-	if !strings.Contains(md, "| 2.00 | 0 | 16.7 | "+notCompared+" |") {
+	if !strings.Contains(md, "| 2.00 |  |  | 0 | 16.7 | "+notCompared+" |") {
 		t.Errorf("beam table compares with FAISS on the reference BLAS:\n%s", md)
 	}
 }
@@ -138,5 +138,20 @@ func TestBLASNotRecorded(t *testing.T) {
 	}
 	if !strings.Contains(table, "(torch; BLAS not recorded)") || !strings.Contains(table, "torch not recorded") {
 		t.Errorf("table does not say the BLAS was not recorded:\n%s", table)
+	}
+}
+
+// TestBeamPerEncoder: a beam line with the encoder's time in the same
+// calls gets both in the beam table and its ratio in the headline table.
+func TestBeamPerEncoder(t *testing.T) {
+	raw := strings.Replace(rawLines("openblas", "openblas"), `"ms_per_query":2}`,
+		`"ms_per_query":2,"encode_ms_per_query":1.25,"search_per_encode":1.7}`, 1)
+	rp, _ := runReport(t, raw)
+	if md := rp.md.String(); !strings.Contains(md, "| 2.00 | 1.25 | 1.70× |") {
+		t.Errorf("beam table lacks the encoder's time and the per-call ratio:\n%s", md)
+	}
+	r := ratioOf(t, rp, "beam search / query encoder, n=5000, 1 queries a call [go]")
+	if r.Ratio != 2/1.25 || r.PeerName != "own encoder" || r.NotCompared != "" {
+		t.Errorf("headline ratio %+v; want 2 / 1.25 against the own encoder", r)
 	}
 }

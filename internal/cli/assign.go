@@ -80,13 +80,7 @@ func runAssign(ctx context.Context, dir string) error {
 		return err
 	}
 	g.Codes = codes
-	if err := b.WriteFile(gallery.File, func(w io.Writer) error {
-		_, err := g.WriteTo(w)
-		return err
-	}); err != nil {
-		return err
-	}
-	if err := b.Save(); err != nil {
+	if err := writeGallery(b, g); err != nil {
 		return err
 	}
 	if err := e.SetGallery(g); err != nil {
@@ -116,4 +110,15 @@ func distinctIDs(g *gallery.Gallery) int {
 		seen[fmt.Sprint(g.Code(i))] = true
 	}
 	return len(seen)
+}
+
+// writeGallery writes g as the gallery of bundle b and records it.
+func writeGallery(b *store.Bundle, g *gallery.Gallery) error {
+	if err := b.WriteFile(gallery.File, func(w io.Writer) error {
+		_, err := g.WriteTo(w)
+		return err
+	}); err != nil {
+		return err
+	}
+	return b.Save()
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/irgen/irgen/internal/dataset"
 	"github.com/irgen/irgen/internal/engine"
 	"github.com/irgen/irgen/internal/gallery"
+	"github.com/irgen/irgen/internal/store"
 	"github.com/irgen/irgen/internal/train"
 )
 
@@ -46,11 +46,7 @@ func runAssignShard(ctx context.Context, dir, url, spec string) error {
 	if err != nil {
 		return err
 	}
-	model, err := pgcat.AssignedModel(b)
-	if err != nil {
-		return err
-	}
-	c, err := pgcat.Open(ctx, url)
+	c, model, err := openAssigned(ctx, b, url)
 	if err != nil {
 		return err
 	}
@@ -73,6 +69,17 @@ func runAssignShard(ctx context.Context, dir, url, spec string) error {
 	fmt.Fprintf(stderr, "irgen: shard %d/%d: ids [%d, %d), %d encoded now, %d there already; the catalog %s holds %d of %d images%s\n",
 		i, n, sh.Lo, sh.Hi, len(missing), sh.Hi-sh.Lo-len(missing), c.Where(), have, sh.Total, filledNote(have, sh.Total))
 	return nil
+}
+
+// openAssigned opens the catalog at url for the model of bundle b, and
+// returns it with the model's name in assigned catalogs.
+func openAssigned(ctx context.Context, b *store.Bundle, url string) (*pgcat.Catalog, string, error) {
+	model, err := pgcat.AssignedModel(b)
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := pgcat.Open(ctx, url)
+	return c, model, err
 }
 
 func filledNote(have, total int) string {
@@ -116,11 +123,7 @@ func runExportGallery(ctx context.Context, dir, url string) error {
 	if err != nil {
 		return err
 	}
-	model, err := pgcat.AssignedModel(b)
-	if err != nil {
-		return err
-	}
-	c, err := pgcat.Open(ctx, url)
+	c, model, err := openAssigned(ctx, b, url)
 	if err != nil {
 		return err
 	}
@@ -129,13 +132,7 @@ func runExportGallery(ctx context.Context, dir, url string) error {
 	if err != nil {
 		return err
 	}
-	if err := b.WriteFile(gallery.File, func(w io.Writer) error {
-		_, err := g.WriteTo(w)
-		return err
-	}); err != nil {
-		return err
-	}
-	if err := b.Save(); err != nil {
+	if err := writeGallery(b, g); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "irgen: %d gallery images of %s → %s (%d distinct IDs)\n", g.Len(), c.Where(), b.Path(gallery.File), distinctIDs(g))
