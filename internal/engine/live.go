@@ -286,11 +286,12 @@ func (e *Engine) Restore(g *gallery.Gallery, live []bool) error {
 		return err
 	}
 	var dead deadSet
+	// The index shares the gallery's features: one copy of each.
 	ix, err := knn.New(g.Dim, knn.Cosine)
 	if err != nil {
 		return err
 	}
-	if err := ix.Add(g.Features); err != nil {
+	if err := ix.Attach(g.Features); err != nil {
 		return err
 	}
 	for i := range g.Len() {

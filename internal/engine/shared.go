@@ -88,14 +88,15 @@ func (e *Engine) ApplyDelete(id int) error {
 // The caller holds wmu and mu.
 func (e *Engine) appendDeleted() error {
 	g := e.gallery
-	id := g.Len()
-	if err := e.index.Add(make([]float32, g.Dim)); err != nil {
+	id, err := g.Append("", -1, make([]float32, g.Dim), make([]int32, g.M))
+	if err != nil {
+		return err
+	}
+	if err := e.index.Attach(g.Features); err != nil {
+		g.Truncate(id)
 		return err
 	}
 	if err := e.index.Delete(id); err != nil {
-		return err
-	}
-	if _, err := g.Append("", -1, make([]float32, g.Dim), make([]int32, g.M)); err != nil {
 		return err
 	}
 	e.dead = e.dead.with(id)
@@ -103,17 +104,20 @@ func (e *Engine) appendDeleted() error {
 }
 
 // insert adds image id = the gallery's length, with a validated ID, to
-// the prefix tree, the index and the gallery, or to none of them. The
+// the prefix tree, the gallery and the index, or to none of them. The
+// index shares the gallery's features: it takes the grown slice. The
 // caller holds wmu and mu.
 func (e *Engine) insert(id int, key string, label int32, feat []float32, code []int32) error {
 	if err := e.trie.Insert(semid.ID(code), id); err != nil {
 		return err
 	}
-	if err := e.index.Add(feat); err != nil {
+	if _, err := e.gallery.Append(key, label, feat, code); err != nil {
 		e.trie.Delete(id)
 		return err
 	}
-	if _, err := e.gallery.Append(key, label, feat, code); err != nil {
+	if err := e.index.Attach(e.gallery.Features); err != nil {
+		e.gallery.Truncate(id)
+		e.trie.Delete(id)
 		return err
 	}
 	return nil

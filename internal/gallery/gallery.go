@@ -89,6 +89,13 @@ func (g *Gallery) Append(key string, label int32, feature []float32, code []int3
 	return len(g.Keys) - 1, nil
 }
 
+// Truncate drops the images from index n on, as when an Append must be
+// undone.
+func (g *Gallery) Truncate(n int) {
+	g.Keys, g.Labels = g.Keys[:n], g.Labels[:n]
+	g.Features, g.Codes = g.Features[:n*g.Dim], g.Codes[:n*g.M]
+}
+
 type header struct {
 	Dim     int      `json:"dim"`
 	M       int      `json:"m"`

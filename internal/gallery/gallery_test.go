@@ -133,3 +133,21 @@ func TestClaimsCostNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestTruncate(t *testing.T) {
+	g := &Gallery{Dim: 2, M: 1, L: 4, Classes: []string{"a"}}
+	for i := range 3 {
+		if _, err := g.Append(string(rune('x'+i)), 0, []float32{float32(i), 1}, []int32{int32(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.Truncate(1)
+	want := &Gallery{Dim: 2, M: 1, L: 4, Classes: []string{"a"}, Keys: []string{"x"}, Labels: []int32{0},
+		Features: []float32{0, 1}, Codes: []int32{0}}
+	if diff := cmp.Diff(want, g); diff != "" || g.Check() != nil {
+		t.Errorf("after Truncate(1) (-want +got):\n%s%v", diff, g.Check())
+	}
+	if id, err := g.Append("y2", 0, []float32{5, 6}, []int32{3}); err != nil || id != 1 || g.Feature(1)[0] != 5 {
+		t.Errorf("Append after Truncate = %d, %v; feature %v", id, err, g.Feature(1))
+	}
+}

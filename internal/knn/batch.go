@@ -9,30 +9,25 @@ import (
 	"github.com/irgen/irgen/internal/vec"
 )
 
-// maxTile is the most queries that share one pass over each gallery block:
-// a multiple of the three queries vec.DotTile scores per row load. The scan
-// is bound by reading the gallery from memory, once per tile: at 100k × 128
-// on 2 threads, tiles of 240 queries ran 1.3× faster than tiles of 36
-// (bench/perf -mode exact, 2026-11-23), with their queries (120 KiB) in L2.
+// minPanelQueries is the fewest queries that a batch scores in panels of
+// vec.PanelWidth (panel.go): a panel costs sixteen queries' arithmetic
+// whatever its number of queries, so smaller batches, and L2 distances,
+// score each query on its own (scanTile).
+const minPanelQueries = 8
+
+// maxTile is the most queries that share one pass over each gallery block
+// in scanTile, so that the gallery comes from memory once per tile.
 const maxTile = 240
 
-// tileBlockRows is how many gallery rows a tile of queries scores at a time:
-// about 32 KiB of vectors.
+// tileBlockRows is how many gallery rows a tile of queries scores at a time
+// in scanTile: about 32 KiB of vectors.
 func tileBlockRows(dim int) int { return max(16, 8192/dim) }
 
-// tileSize spreads nq queries over workers in tiles of a multiple of three,
-// at most maxTile.
-func tileSize(nq, workers int) int {
-	t := (nq + workers - 1) / workers
-	t = (t + 2) / 3 * 3
-	return max(3, min(maxTile, t))
-}
-
 // SearchBatch searches every row of the flat row-major query matrix qs and
-// returns one best-first result list per query. It spreads tiles of queries
-// over workers goroutines (GOMAXPROCS when workers <= 0) and walks the
-// gallery in cache-sized blocks, scoring a whole tile against each block
-// before moving on.
+// returns one best-first result list per query. It spreads the work over
+// workers goroutines (GOMAXPROCS when workers <= 0): tiles of queries, and
+// parts of the gallery when there are fewer tiles than workers. A tile
+// scores each cache-sized block of the gallery before moving on.
 func (ix *Index) SearchBatch(qs []float32, k, workers int) ([][]Result, error) {
 	return ix.SearchBatchExclude(qs, k, workers, nil)
 }
@@ -59,69 +54,103 @@ func (ix *Index) SearchBatchExclude(qs []float32, k, workers int, exclude func(q
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 
-	out := make([][]Result, nq)
-	per := min(k, len(ix.deleted)-ix.ndel)
-	backing := make([]Result, nq*per)
+	b := batch{qs: qs, nq: nq, k: k, exclude: exclude, out: make([][]Result, nq)}
+	b.per = min(k, len(ix.deleted)-ix.ndel)
+	b.backing = make([]Result, nq*b.per)
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	tile := tileSize(nq, workers)
-	ntiles := (nq + tile - 1) / tile
-	workers = min(workers, ntiles)
+	switch {
+	case len(ix.deleted) == 0:
+		for q := range b.out {
+			b.out[q] = b.backing[:0:0]
+		}
+	case ix.metric == L2 || nq < minPanelQueries:
+		ix.searchTiles(&b, workers)
+	default:
+		ix.searchPanels(&b, workers)
+	}
+	return b.out, nil
+}
 
+// batch is one SearchBatchExclude call: its queries (normalized for
+// Cosine), and its results, per best-first lists in backing.
+type batch struct {
+	qs      []float32
+	nq, k   int
+	per     int // results per query at most: min(k, live rows)
+	exclude func(q, id int) bool
+	out     [][]Result
+	backing []Result
+}
+
+// finish stores query q's results from top, best first.
+func (b *batch) finish(q int, top *TopK) {
+	b.out[q] = top.AppendSorted(b.backing[q*b.per : q*b.per : (q+1)*b.per])
+}
+
+// parallel runs do(state, item) for items 0 to items-1 over at most
+// workers goroutines, each with its own state from newState.
+func parallel[S any](workers, items int, newState func() S, do func(s S, item int)) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range workers {
+	for range min(workers, items) {
 		wg.Go(func() {
-			tops := make([]TopK, tile)
-			scores := make([]float32, tile*tileBlockRows(dim))
+			s := newState()
 			for {
-				t := int(next.Add(1)) - 1
-				if t >= ntiles {
+				it := int(next.Add(1)) - 1
+				if it >= items {
 					return
 				}
-				lo, hi := t*tile, min((t+1)*tile, nq)
-				ix.scanTile(qs, lo, k, tops[:hi-lo], scores, exclude)
-				for j := range hi - lo {
-					qi := lo + j
-					out[qi] = tops[j].AppendSorted(backing[qi*per : qi*per : (qi+1)*per])
-				}
+				do(s, it)
 			}
 		})
 	}
 	wg.Wait()
-	return out, nil
 }
 
-// scanTile scores the len(tops) queries of qs starting at row lo against the
-// gallery block by block; scores holds len(scores)/tileBlockRows blocks of
-// scores, at least len(tops). Inner
-// products score the whole tile per block in one vec.DotTile call.
-func (ix *Index) scanTile(qs []float32, lo, k int, tops []TopK, scores []float32, exclude func(int, int) bool) {
+// searchTiles scores the queries of b one at a time, in tiles of queries
+// spread over workers that score each block of the gallery in turn.
+func (ix *Index) searchTiles(b *batch, workers int) {
+	tile := max(1, min(maxTile, (b.nq+workers-1)/workers))
+	ntiles := (b.nq + tile - 1) / tile
+	type scratch struct {
+		tops   []TopK
+		scores []float32
+	}
+	newScratch := func() *scratch {
+		return &scratch{tops: make([]TopK, tile), scores: make([]float32, tileBlockRows(ix.dim))}
+	}
+	parallel(workers, ntiles, newScratch, func(s *scratch, t int) {
+		lo, hi := t*tile, min((t+1)*tile, b.nq)
+		ix.scanTile(b, lo, s.tops[:hi-lo], s.scores)
+		for j := range hi - lo {
+			b.finish(lo+j, &s.tops[j])
+		}
+	})
+}
+
+// scanTile scores the len(tops) queries of b starting at row lo against
+// the gallery block by block, len(scores) rows at a time.
+func (ix *Index) scanTile(b *batch, lo int, tops []TopK, scores []float32) {
 	dim := ix.dim
 	n := len(ix.deleted)
 	neg := ix.metric == L2
 	kernel := ix.kernel()
 	for j := range tops {
-		tops[j].Reset(min(k, n))
+		tops[j].Reset(min(b.k, n))
 	}
-	step := tileBlockRows(dim)
-	for blo := 0; blo < n; blo += step {
-		bhi := min(blo+step, n)
+	for blo := 0; blo < n; blo += len(scores) {
+		bhi := min(blo+len(scores), n)
 		block := ix.data[blo*dim : bhi*dim]
-		rows := bhi - blo
-		if !neg {
-			vec.DotTile(qs[lo*dim:(lo+len(tops))*dim], block, dim, scores)
-		}
+		sc := scores[:bhi-blo]
 		for j := range tops {
 			qi := lo + j
-			sc := scores[j*rows : (j+1)*rows]
-			if neg {
-				kernel(qs[qi*dim:(qi+1)*dim], block, dim, sc)
-			}
+			kernel(b.qs[qi*dim:(qi+1)*dim], block, dim, sc)
+			ix.scale(sc, blo)
 			var skip func(id int) bool
-			if exclude != nil {
-				skip = func(id int) bool { return exclude(qi, id) }
+			if b.exclude != nil {
+				skip = func(id int) bool { return b.exclude(qi, id) }
 			}
 			pushBlock(&tops[j], sc, blo, neg, ix.deleted[blo:bhi], ix.ndel > 0, -1, skip)
 		}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/irgen/irgen/internal/vec"
@@ -26,8 +27,10 @@ var (
 type Metric int
 
 const (
-	// Cosine normalises vectors on Add and queries on Search, then scores
-	// by inner product. Zero vectors stay zero and score 0 against everything.
+	// Cosine scores by the inner product of the normalized query and the
+	// normalized row: queries are normalized on Search, and a row's score
+	// is its inner product with the query times its inverse norm, kept on
+	// Add. Zero vectors score 0 against everything.
 	Cosine Metric = iota
 	// InnerProduct scores by the raw inner product.
 	InnerProduct
@@ -58,12 +61,19 @@ func ParseMetric(s string) (Metric, error) {
 }
 
 // Index holds vectors for exact search. Searches may run concurrently with
-// each other; Add and Delete take a write lock.
+// each other; Add, Attach and Delete take a write lock.
+//
+// The rows are kept as added. Cosine scores a row by its inner product
+// with the normalized query times the row's inverse norm, so the index
+// needs no normalized copy of the rows and can score rows it shares with
+// their owner (Attach).
 type Index struct {
 	mu      sync.RWMutex
 	dim     int
 	metric  Metric
-	data    []float32 // n rows of dim, normalised for Cosine
+	data    []float32 // n rows of dim, as added
+	inv     []float32 // Cosine: each row's invNorm; nil for other metrics
+	shared  bool      // data belongs to the caller of Attach
 	deleted []bool
 	ndel    int
 	pool    sync.Pool // *Searcher for Search
@@ -101,23 +111,67 @@ func (ix *Index) Live() int {
 	return len(ix.deleted) - ix.ndel
 }
 
-// Add appends the rows of the flat row-major matrix vecs. Their ids continue
-// from Len(). It returns ErrDim if len(vecs) is not a multiple of Dim().
+// Add appends a copy of the rows of the flat row-major matrix vecs. Their
+// ids continue from Len(). It returns ErrDim if len(vecs) is not a
+// multiple of Dim().
 func (ix *Index) Add(vecs []float32) error {
 	if len(vecs)%ix.dim != 0 {
 		return fmt.Errorf("%w: %d values is not a whole number of %d-dim rows", ErrDim, len(vecs), ix.dim)
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	start := len(ix.data)
-	ix.data = append(ix.data, vecs...)
+	data := ix.data
+	if ix.shared {
+		// Never append into the caller's array: copy instead.
+		data, ix.shared = data[:len(data):len(data)], false
+	}
+	ix.grow(append(data, vecs...))
+	return nil
+}
+
+// Attach makes data, a flat row-major matrix, the index's rows without
+// copying them: its first Len() rows must be the rows the index holds
+// (the same values, perhaps moved to a new array, as append moves them),
+// and the rows after them are added as Add adds them. The index reads
+// data until the next Attach or Add, so the caller must not change those
+// rows. Attach lets the index share its rows with their owner, such as a
+// gallery's features, instead of keeping a copy: grow the owner's slice,
+// then Attach it again. It returns ErrDim if len(data) is not a multiple
+// of Dim() or holds fewer rows than the index.
+func (ix *Index) Attach(data []float32) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if len(data)%ix.dim != 0 || len(data) < len(ix.data) {
+		return fmt.Errorf("%w: %d values for at least %d rows of %d", ErrDim, len(data), len(ix.deleted), ix.dim)
+	}
+	ix.shared = true
+	ix.grow(data)
+	return nil
+}
+
+// grow makes data, whose first rows are those the index holds, the
+// index's rows, and indexes the rows after them. The caller holds mu.
+func (ix *Index) grow(data []float32) {
+	dim, start, added := ix.dim, len(ix.deleted), len(data)/ix.dim-len(ix.deleted)
+	ix.data = data[:len(data):len(data)]
 	if ix.metric == Cosine {
-		for off := start; off < len(ix.data); off += ix.dim {
-			vec.Normalize(ix.data[off : off+ix.dim])
+		ix.inv = slices.Grow(ix.inv, added)
+		for off := start * dim; off < len(data); off += dim {
+			ix.inv = append(ix.inv, invNorm(data[off:off+dim]))
 		}
 	}
-	ix.deleted = append(ix.deleted, make([]bool, len(vecs)/ix.dim)...)
-	return nil
+	ix.deleted = append(ix.deleted, make([]bool, added)...)
+}
+
+// invNorm is the factor that scales x as vec.Normalize does: 1/|x|, or 1
+// for the vectors Normalize leaves unchanged (zero, or of infinite or NaN
+// length).
+func invNorm(x []float32) float32 {
+	n := vec.Norm(x)
+	if n == 0 || math.IsInf(float64(n), 0) || math.IsNaN(float64(n)) {
+		return 1
+	}
+	return 1 / n
 }
 
 // Delete marks row id deleted; searches skip it. Deleting twice is a no-op.
@@ -188,9 +242,12 @@ func (ix *Index) Scores(q []float32, ids []int, out []float32) error {
 			continue
 		}
 		row := ix.data[id*ix.dim : (id+1)*ix.dim]
-		if ix.metric != L2 {
+		switch ix.metric {
+		case Cosine:
+			out[i] = vec.Dot(qn, row) * ix.inv[id]
+		case InnerProduct:
 			out[i] = vec.Dot(qn, row)
-		} else {
+		default:
 			out[i] = -vec.SquaredL2(qn, row)
 		}
 	}

@@ -26,7 +26,10 @@ func randMatrix(r *rand.Rand, n, dim int) []float32 {
 }
 
 // bruteForce scores every row with the same float32 kernels the index uses
-// and sorts the lot; it is the reference for the heap-based top-k.
+// and sorts the lot; it is the reference for the heap-based top-k. Cosine
+// scores as the index does, the inner product with the normalized query
+// times the row's inverse norm (invNorm); exactScore and checkExact hold
+// the scores to float64 cosines.
 func bruteForce(data []float32, dim int, metric Metric, q []float32, k int, skip func(id int) bool) []Result {
 	q = slices.Clone(q)
 	if metric == Cosine {
@@ -37,12 +40,11 @@ func bruteForce(data []float32, dim int, metric Metric, q []float32, k int, skip
 		if skip != nil && skip(id) {
 			continue
 		}
-		row := slices.Clone(data[id*dim : (id+1)*dim])
+		row := data[id*dim : (id+1)*dim]
 		var s float32
 		switch metric {
 		case Cosine:
-			vec.Normalize(row)
-			s = vec.Dot(q, row)
+			s = vec.Dot(q, row) * invNorm(row)
 		case InnerProduct:
 			s = vec.Dot(q, row)
 		case L2:

@@ -54,21 +54,35 @@ func (s *Searcher) search(q []float32, k, exclude int, dst []Result) ([]Result, 
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	s.top.Reset(min(k, len(ix.deleted)))
-	scan(ix, q, exclude, s.scores, &s.top, ix.kernel())
+	ix.scan(q, exclude, s.scores, &s.top)
 	return s.top.AppendSorted(dst[:0]), nil
 }
 
-// scan scores q against every live row of ix (except exclude) in blocks and
-// pushes the scores into top. The caller holds ix.mu for reading.
-func scan(ix *Index, q []float32, exclude int, scores []float32, top *TopK, kernel func(q, data []float32, dim int, out []float32)) {
+// scan scores q (normalized for Cosine) against every live row of ix
+// (except exclude) in blocks of len(scores) rows and pushes the scores
+// into top. The caller holds ix.mu for reading.
+func (ix *Index) scan(q []float32, exclude int, scores []float32, top *TopK) {
 	dim := ix.dim
 	n := len(ix.deleted)
-	neg := ix.metric == L2
+	kernel := ix.kernel()
 	for lo := 0; lo < n; lo += len(scores) {
 		hi := min(lo+len(scores), n)
 		sc := scores[:hi-lo]
 		kernel(q, ix.data[lo*dim:hi*dim], dim, sc)
-		pushBlock(top, sc, lo, neg, ix.deleted[lo:hi], ix.ndel > 0, exclude, nil)
+		ix.scale(sc, lo)
+		pushBlock(top, sc, lo, ix.metric == L2, ix.deleted[lo:hi], ix.ndel > 0, exclude, nil)
+	}
+}
+
+// scale turns the inner products sc of rows lo, lo+1, ... into cosines
+// for Cosine: each times its row's inverse norm.
+func (ix *Index) scale(sc []float32, lo int) {
+	if ix.inv == nil {
+		return
+	}
+	inv := ix.inv[lo : lo+len(sc)]
+	for i := range sc {
+		sc[i] *= inv[i]
 	}
 }
 

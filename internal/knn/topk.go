@@ -49,6 +49,22 @@ func (t *TopK) Len() int { return len(t.h) }
 // Worst to enter.
 func (t *TopK) Full() bool { return len(t.h) >= t.k }
 
+// threshold is the score that a candidate must beat (or equal, with a
+// lower id) to enter t: the worst score held once t is full; before, NaN,
+// which vec.ScorePanel flags every score against.
+func (t *TopK) threshold() float32 {
+	switch {
+	case len(t.h) < t.k:
+		return float32(math.NaN())
+	case t.k == 0:
+		return inf
+	}
+	return t.h[0].Score
+}
+
+// inf is +Inf as a float32.
+var inf = float32(math.Inf(1))
+
 // Worst returns the worst result held (the heap root). It panics if t is empty.
 func (t *TopK) Worst() Result { return t.h[0] }
 

@@ -59,46 +59,25 @@ func dotRows4(q, data []float32, out []float32) int {
 	return i
 }
 
-// dotTile scores the queries of qs (row-major, dim wide) three at a time
-// against every row of data, writing out[j*rows+i] = dot(q_j, row i), and
-// returns how many leading queries it handled (a multiple of 3). Each
-// 3-query × 4-row kernel call loads a chunk of every operand once for 12
-// FMAs, where dotRows4 loads the rows again for each query.
-func dotTile(qs, data []float32, dim int, out []float32) int {
-	if !useAVX2 || dim < 8 {
-		return 0
+// scorePanel is ScorePanel after its checks:
+//
+//	for r := range rows {
+//		for j := range PanelWidth {
+//			s := Σ_i panel[i*PanelWidth+j] * data[r*dim+i]
+//			if scale != nil { s *= scale[r] }
+//			out[r*PanelWidth+j] = s
+//			flags[r] bit j = !(s <= thr[j])
+//		}
+//	}
+func scorePanel(data []float32, dim int, panel, scale []float32, thr *[PanelWidth]float32, out []float32, flags []uint16) bool {
+	if !useAVX2 {
+		return scorePanelGeneric(data, dim, panel, scale, thr, out, flags)
 	}
-	nq, rows := len(qs)/dim, len(data)/dim
-	nq3 := nq - nq%3
-	n := dim &^ 7
-	// Rows outside, queries inside: four rows stay in L1 while every group
-	// of three queries (also in L1 for a tile of a few dozen) passes over
-	// them, so each gallery row comes from memory once per call.
-	i := 0
-	for ; i+4 <= rows; i += 4 {
-		block := data[i*dim : (i+4)*dim]
-		for j := 0; j < nq3; j += 3 {
-			q := qs[j*dim : (j+3)*dim]
-			o := out[j*rows+i : (j+2)*rows+i+4]
-			dot3x4AVX2(q[:n], dim, block, dim, o, rows)
-			for t := n; t < dim; t++ {
-				for qj := range 3 {
-					v, oq := q[qj*dim+t], o[qj*rows:qj*rows+4]
-					oq[0] += v * block[t]
-					oq[1] += v * block[dim+t]
-					oq[2] += v * block[2*dim+t]
-					oq[3] += v * block[3*dim+t]
-				}
-			}
-		}
+	var sp *float32
+	if scale != nil {
+		sp = &scale[0]
 	}
-	for ; i < rows; i++ {
-		row := data[i*dim : (i+1)*dim : (i+1)*dim]
-		for j := range nq3 {
-			out[j*rows+i] = dot(qs[j*dim:(j+1)*dim], row)
-		}
-	}
-	return nq3
+	return scorePanelAVX2(&data[0], len(flags), dim, &panel[0], sp, thr, &out[0], &flags[0])
 }
 
 // Accelerated reports whether an assembly kernel is in use.
@@ -122,10 +101,10 @@ func squaredL2AVX2(x, y []float32) float32
 //go:noescape
 func dot4AVX2(q, rows []float32, stride int, out *[4]float32)
 
-// dot3x4AVX2 sets out[j*ostride+r] = Σ_i q[j*qstride+i]·rows[r*rstride+i]
-// for queries j = 0..2, rows r = 0..3 and i < len(q). len(q) must be a
-// multiple of 8; q must hold 2*qstride+len(q) values, rows 3*rstride+len(q)
-// and out 2*ostride+4.
+// scorePanelAVX2 is scorePanel over rows rows of data: six rows at a time
+// (12 accumulators: six rows × two 8-query vectors, one multiply-add per
+// query and row for each broadcast row value), then one at a time. It
+// writes out only for groups of rows with a flag set. scale may be nil.
 //
 //go:noescape
-func dot3x4AVX2(q []float32, qstride int, rows []float32, rstride int, out []float32, ostride int)
+func scorePanelAVX2(data *float32, rows, dim int, panel, scale *float32, thr *[PanelWidth]float32, out *float32, flags *uint16) bool

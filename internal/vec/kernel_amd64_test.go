@@ -48,7 +48,8 @@ func TestGenericPath(t *testing.T) {
 	TestSquaredL2(t)
 	TestExact(t)
 	TestBatch(t)
-	TestDotTile(t)
+	TestScorePanel(t)
+	TestScorePanelNonFinite(t)
 }
 
 // TestDotRows4MatchesGeneric checks the four-row kernel, through DotBatch,
@@ -72,6 +73,40 @@ func TestDotRows4MatchesGeneric(t *testing.T) {
 			}
 			if out[rows] != 42 {
 				t.Errorf("dim %d rows %d: wrote past the rows", dim, rows)
+			}
+		}
+	}
+}
+
+// TestScorePanelMatchesGeneric checks the panel kernel against its Go
+// twin: the same scores up to rounding and the same flags, for row counts
+// around its groups of six.
+func TestScorePanelMatchesGeneric(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("CPU lacks AVX2+FMA")
+	}
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, dim := range []int{1, 3, 8, 64, 129} {
+		for _, rows := range []int{1, 5, 6, 11, 30} {
+			panel, data, scale := randVec(r, PanelLen(dim)), randVec(r, rows*dim), randVec(r, rows)
+			var thr [PanelWidth]float32 // flags about half
+			got, want := make([]float32, rows*PanelWidth), make([]float32, rows*PanelWidth)
+			gotF, wantF := make([]uint16, rows), make([]uint16, rows)
+			gotAny := scorePanel(data, dim, panel, scale, &thr, got, gotF)
+			wantAny := scorePanelGeneric(data, dim, panel, scale, &thr, want, wantF)
+			if gotAny != wantAny {
+				t.Errorf("dim %d rows %d: found %v; generic %v", dim, rows, gotAny, wantAny)
+			}
+			for i := range rows {
+				for j := range PanelWidth {
+					g, w := got[i*PanelWidth+j], want[i*PanelWidth+j]
+					if gotF[i] != 0 && !near(g, float64(w), 10*math.Abs(float64(w))+1, dim) {
+						t.Errorf("dim %d rows %d: score[%d][%d] = %v; generic %v", dim, rows, i, j, g, w)
+					}
+					if gf, wf := gotF[i]&(1<<j) != 0, wantF[i]&(1<<j) != 0; gf != wf && math.Abs(float64(w)) > 1e-4 {
+						t.Errorf("dim %d rows %d: flag[%d][%d] = %v; generic %v (score %v)", dim, rows, i, j, gf, wf, w)
+					}
+				}
 			}
 		}
 	}

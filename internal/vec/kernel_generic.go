@@ -20,8 +20,19 @@ func squaredL2(x, y []float32) float32 { return squaredL2Generic(x, y) }
 // dotRows4 handles no rows without the assembly kernels.
 func dotRows4(q, data []float32, out []float32) int { return 0 }
 
-// dotTile is the multi-query kernel; without assembly it handles none.
-func dotTile(qs, data []float32, dim int, out []float32) int { return 0 }
+// scorePanel is ScorePanel after its checks:
+//
+//	for r := range rows {
+//		for j := range PanelWidth {
+//			s := Σ_i panel[i*PanelWidth+j] * data[r*dim+i]
+//			if scale != nil { s *= scale[r] }
+//			out[r*PanelWidth+j] = s
+//			flags[r] bit j = !(s <= thr[j])
+//		}
+//	}
+func scorePanel(data []float32, dim int, panel, scale []float32, thr *[PanelWidth]float32, out []float32, flags []uint16) bool {
+	return scorePanelGeneric(data, dim, panel, scale, thr, out, flags)
+}
 
 // Accelerated reports whether an assembly kernel is in use.
 func Accelerated() bool { return false }

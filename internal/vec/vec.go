@@ -112,24 +112,6 @@ func DotBatch(q, data []float32, dim int, out []float32) {
 	}
 }
 
-// DotTile scores each of the nq = len(qs)/dim queries in the row-major
-// matrix qs against every row of data: out[j*rows+i] = Dot(q_j, row i),
-// with rows = len(data)/dim. It is DotBatch for several queries at once and
-// shares each load of a gallery row among them. It panics unless len(qs)
-// and len(data) are multiples of dim and len(out) >= nq*rows.
-func DotTile(qs, data []float32, dim int, out []float32) {
-	if dim <= 0 || len(qs)%dim != 0 || len(data)%dim != 0 {
-		panic("vec: batch dimension mismatch")
-	}
-	nq, rows := len(qs)/dim, len(data)/dim
-	if len(out) < nq*rows {
-		panic("vec: batch output too short")
-	}
-	for j := dotTile(qs, data, dim, out); j < nq; j++ {
-		DotBatch(qs[j*dim:(j+1)*dim], data, dim, out[j*rows:(j+1)*rows])
-	}
-}
-
 // SquaredL2Batch is DotBatch for squared Euclidean distance:
 // out[i] = SquaredL2(q, data[i*dim:(i+1)*dim]).
 func SquaredL2Batch(q, data []float32, dim int, out []float32) {

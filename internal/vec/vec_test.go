@@ -177,36 +177,6 @@ func TestBatch(t *testing.T) {
 	}
 }
 
-// TestDotTile checks every query × row score of DotTile against float64
-// dot products, for query counts around the kernel's groups of three, row
-// counts around its groups of four and widths with and without a tail of
-// fewer than 8, and that it writes nothing past nq·rows.
-func TestDotTile(t *testing.T) {
-	r := rand.New(rand.NewPCG(17, 18))
-	for _, dim := range []int{1, 7, 8, 9, 16, 17, 33, 128, 129} {
-		for _, nq := range []int{0, 1, 2, 3, 4, 6, 7} {
-			for _, rows := range []int{0, 1, 3, 4, 5, 9} {
-				qs, data := randVec(r, nq*dim), randVec(r, rows*dim)
-				out := make([]float32, nq*rows+1)
-				out[nq*rows] = 42
-				DotTile(qs, data, dim, out)
-				for j := range nq {
-					q := qs[j*dim : (j+1)*dim]
-					for i := range rows {
-						row := data[i*dim : (i+1)*dim]
-						if got := out[j*rows+i]; !near(got, naiveDot(q, row), absScale(q, row), dim) {
-							t.Errorf("dim %d nq %d rows %d: out[%d][%d] = %v; want %v", dim, nq, rows, j, i, got, naiveDot(q, row))
-						}
-					}
-				}
-				if out[nq*rows] != 42 {
-					t.Errorf("dim %d nq %d rows %d: wrote past nq·rows", dim, nq, rows)
-				}
-			}
-		}
-	}
-}
-
 func TestPanics(t *testing.T) {
 	tests := []struct {
 		name string
@@ -292,25 +262,4 @@ func BenchmarkDotBatch(b *testing.B) {
 			}
 		})
 	}
-}
-
-func BenchmarkDotTile(b *testing.B) {
-	r := rand.New(rand.NewPCG(1, 2))
-	const dim, rows, nq = 128, 128, 18
-	qs, data := randVec(r, nq*dim), randVec(r, rows*dim)
-	out := make([]float32, nq*rows)
-	b.Run("tile", func(b *testing.B) {
-		for b.Loop() {
-			DotTile(qs, data, dim, out)
-		}
-		b.ReportMetric(float64(b.N)*2*nq*rows*dim/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-	})
-	b.Run("per-query", func(b *testing.B) {
-		for b.Loop() {
-			for j := range nq {
-				DotBatch(qs[j*dim:(j+1)*dim], data, dim, out[j*rows:(j+1)*rows])
-			}
-		}
-		b.ReportMetric(float64(b.N)*2*nq*rows*dim/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-	})
 }

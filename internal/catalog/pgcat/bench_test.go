@@ -142,7 +142,7 @@ func TestSizing(t *testing.T) {
 		}
 		h2 := heap()
 		ix, _ := knn.New(g.Dim, knn.Cosine)
-		if err := ix.Add(g.Features); err != nil {
+		if err := ix.Attach(g.Features); err != nil { // as engine.Restore does
 			t.Fatal(err)
 		}
 		h3 := heap()
