@@ -30,7 +30,10 @@ import (
 //     Concatenate, which copy whole rows, 2–3× faster;
 //   - ReduceSum of a float tensor over its leading or its trailing axes (or
 //     all of them): a DotGeneral with a vector of ones, [1, P]·[P, Q] or
-//     [P, Q]·[Q, 1], which the matmul kernels run 4–7× faster.
+//     [P, Q]·[Q, 1], which the matmul kernels run 4–7× faster;
+//   - DotGeneral whose lhs contracts other than its trailing axes while rhs
+//     is already laid out for the kernel (weight gradients, xᵀ·g): lhs
+//     transposed alone, where the backend transposed both (dotlayout.go).
 
 // dotArgs records a DotGeneral built through the wrapper.
 type dotArgs struct {
@@ -42,10 +45,20 @@ type dotArgs struct {
 }
 
 func (wf *wrapFunction) DotGeneral(lhs compute.Value, lhsContractingAxes, lhsBatchAxes []int, rhs compute.Value, rhsContractingAxes, rhsBatchAxes []int, config compute.DotGeneralConfig) (compute.Value, error) {
-	v, err := wf.Function.DotGeneral(lhs, lhsContractingAxes, lhsBatchAxes, rhs, rhsContractingAxes, rhsBatchAxes, config)
-	if err != nil || !wf.b.backend.rewrite {
+	if !wf.b.backend.rewrite {
+		return wf.Function.DotGeneral(lhs, lhsContractingAxes, lhsBatchAxes, rhs, rhsContractingAxes, rhsBatchAxes, config)
+	}
+	l, lc, lb := lhs, lhsContractingAxes, lhsBatchAxes
+	if t, c, b, ok := wf.canonicalLHS(lhs, lhsContractingAxes, lhsBatchAxes, rhs, rhsContractingAxes, rhsBatchAxes); ok {
+		l, lc, lb = t, c, b
+	}
+	v, err := wf.Function.DotGeneral(l, lc, lb, rhs, rhsContractingAxes, rhsBatchAxes, config)
+	if err != nil {
 		return v, err
 	}
+	// Recorded with the operands as given: swapped (see Transpose), the
+	// product then transposes only its new lhs, if that, and lhs's
+	// transposition here goes unused.
 	ls, lerr := wf.Shape(lhs)
 	rs, rerr := wf.Shape(rhs)
 	if lerr != nil || rerr != nil {

@@ -3,6 +3,7 @@ package backend
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -125,6 +126,8 @@ func TestRewrite(t *testing.T) {
 			ReduceSum(e, 0, 1, 2, 3),        // all
 			ReduceSum(e, 1),                 // middle: not rewritten
 			ReduceSum(e, 0, 2),              // not contiguous: not rewritten
+			Einsum("ni,no->io", x, c),       // lhs contracting its leading axis: lhs transposed alone
+			Einsum("bji,bjk->bik", a, a),    // the same, batched
 		}
 		// Gradients of DotGeneral end in transposes of both operands', and
 		// those of broadcasts in reductions.
@@ -161,8 +164,41 @@ func TestRewrite(t *testing.T) {
 			}
 		}
 	}
-	// Ten in the outputs, more in the gradients.
-	if n := rewritten.rewrites.Load(); n < 12 {
-		t.Errorf("rewrote %d ops; want at least 12", n)
+	// Twelve in the outputs, more in the gradients.
+	if n := rewritten.rewrites.Load(); n < 14 {
+		t.Errorf("rewrote %d ops; want at least 14", n)
+	}
+}
+
+// TestCanonicalLHS checks that a product whose lhs contracts its leading
+// axis (a weight gradient, xᵀ·g) gets lhs transposed by the wrapper, and
+// that a product in the backend's layouts is left alone.
+func TestCanonicalLHS(t *testing.T) {
+	plain, err := newWithConfig(Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Finalize()
+	for _, tc := range []struct {
+		eq       string
+		rewrites int64
+		want     []float32
+	}{
+		{"ni,no->io", 1, []float32{1*1 + 3*2 + 5*0, 1*0 + 3*1 + 5*3, 2*1 + 4*2 + 6*0, 2*0 + 4*1 + 6*3}},
+		{"ni,mi->nm", 0, []float32{1, 4, 6, 3, 10, 12, 5, 16, 18}},
+	} {
+		// Each run gets its own tensors: GoMLX ties a tensor to its backend.
+		x := tensors.FromFlatDataAndDimensions([]float32{1, 2, 3, 4, 5, 6}, 3, 2) // [n, i]
+		g := tensors.FromFlatDataAndDimensions([]float32{1, 0, 2, 1, 0, 3}, 3, 2) // [n, o]
+		rewritten := wrap(plain, false, true).(*wrapBackend)
+		exec := MustNewExec(rewritten, func(x, g *Node) *Node { return Einsum(tc.eq, x, g) })
+		got := tensors.MustCopyFlatData[float32](exec.MustExec(x, g)[0])
+		exec.Finalize()
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s = %v; want %v", tc.eq, got, tc.want)
+		}
+		if n := rewritten.rewrites.Load(); n != tc.rewrites {
+			t.Errorf("%s: rewrote %d ops; want %d", tc.eq, n, tc.rewrites)
+		}
 	}
 }

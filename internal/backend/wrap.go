@@ -16,7 +16,8 @@ import (
 //     ONNX Runtime's backend (github.com/gomlx/compute-onnx) has no Pad.
 //     With forcePad the emulation replaces even a native Pad (tests).
 //   - rewrite: Transpose and ReduceSum replaced by cheaper ops where they
-//     can be, for the pure-Go backend (see rewrite.go).
+//     can be, and DotGeneral operands laid out so that the backend has less
+//     to transpose, for the pure-Go backend (see rewrite.go).
 //
 // The wrapper only changes graph building; the buffers and executables it
 // hands out are b's, wrapped only to report the wrapper as their backend.

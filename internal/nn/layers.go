@@ -63,8 +63,23 @@ func LayerNorm(scope *model.Scope, x *Node, eps float64) *Node {
 	gain := Param(scope, "gain", InitOnes, d).NodeValue(g)
 	bias := Param(scope, "bias", InitZeros, d).NodeValue(g)
 	// GoMLX's LayerNorm runs the backend's fused op where there is one (the
-	// pure-Go backend) and the same decomposition as before elsewhere.
+	// pure-Go backend) and the same decomposition as before elsewhere. Its
+	// gradient differentiates the decomposition, which a training graph
+	// then computes besides the fused op: there the decomposition alone.
+	if scope.IsTraining(g) {
+		return layerNormDecomposed(x, gain, bias, eps)
+	}
 	return gnn.LayerNorm(x, []int{-1}, eps, gain, bias, nil)
+}
+
+// layerNormDecomposed is GoMLX's decomposed layer norm over the last axis
+// (github.com/gomlx/gomlx/ml/nn, unexported there): (x − mean) / √(var + eps)
+// · gain + bias.
+func layerNormDecomposed(x, gain, bias *Node, eps float64) *Node {
+	centered := Sub(x, ReduceAndKeep(x, ReduceMean, -1))
+	variance := ReduceAndKeep(Square(centered), ReduceMean, -1)
+	y := Div(centered, Sqrt(Add(variance, ConstAs(x, eps))))
+	return Add(Mul(y, ExpandLeftToRank(gain, y.Rank())), ExpandLeftToRank(bias, y.Rank()))
 }
 
 // Activation names a pointwise nonlinearity.

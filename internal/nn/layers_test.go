@@ -9,6 +9,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	gnn "github.com/gomlx/gomlx/ml/nn"
 
 	"github.com/irgen/irgen/internal/backend"
 )
@@ -152,6 +153,46 @@ func TestDense(t *testing.T) {
 					t.Errorf("training=%v: %s[%d] = %v; want %v", training, cmp.name, i, cmp.got[i], w)
 				}
 			}
+		}
+	}
+}
+
+// TestLayerNormTraining checks that a training graph's layer norm (the
+// decomposition alone) matches GoMLX's LayerNorm (the fused op, with the
+// gradient of the decomposition) with a non-trivial gain and bias: values
+// and the gradients with respect to x, gain and bias.
+func TestLayerNormTraining(t *testing.T) {
+	be := goBackend(t)
+	const rows, d, eps = 4, 6, 1e-6
+	r := rand.New(rand.NewPCG(43, 44))
+	x, c, gain, bias := randn(r, rows*d), randn(r, rows*d), randn(r, d), randn(r, d)
+	run := func(training bool, ln func(scope *model.Scope, x *Node) *Node) [][]float32 {
+		store := model.NewStore()
+		gv := store.VariableWithValue("/ln/gain", tensors.FromFlatDataAndDimensions(gain, d))
+		bv := store.VariableWithValue("/ln/bias", tensors.FromFlatDataAndDimensions(bias, d))
+		exec := model.MustNewExec(be, store, func(scope *model.Scope, x, c *Node) []*Node {
+			g := x.Graph()
+			store.SetTraining(g, training)
+			y := ln(scope.In("ln"), x)
+			return append([]*Node{y}, Gradient(ReduceAllSum(Mul(y, c)), x, gv.NodeValue(g), bv.NodeValue(g))...)
+		})
+		res := exec.MustExec(tensors.FromFlatDataAndDimensions(x, rows, d), tensors.FromFlatDataAndDimensions(c, rows, d))
+		out := make([][]float32, len(res))
+		for i, t := range res {
+			out[i] = tensors.MustCopyFlatData[float32](t)
+		}
+		return out
+	}
+	got := run(true, func(scope *model.Scope, x *Node) *Node { return LayerNorm(scope, x, eps) })
+	want := run(false, func(scope *model.Scope, x *Node) *Node {
+		g := x.Graph()
+		gain := Param(scope, "gain", InitOnes, d).NodeValue(g)
+		bias := Param(scope, "bias", InitZeros, d).NodeValue(g)
+		return gnn.LayerNorm(x, []int{-1}, eps, gain, bias, nil)
+	})
+	for k, name := range []string{"value", "dx", "dgain", "dbias"} {
+		if i := closeTo(got[k], want[k], 1e-5); i >= 0 {
+			t.Errorf("%s[%d] = %v; want %v", name, i, got[k][i], want[k][i])
 		}
 	}
 }
