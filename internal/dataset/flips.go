@@ -101,18 +101,10 @@ func unitCentered(x []float32) []float32 {
 	}
 	mean /= float64(max(len(x), 1))
 	out := make([]float32, len(x))
-	var ss float64
 	for i, v := range x {
-		d := float64(v) - mean
-		out[i] = float32(d)
-		ss += d * d
+		out[i] = float32(float64(v) - mean)
 	}
-	if ss > 0 {
-		inv := float32(1 / math.Sqrt(ss))
-		for i := range out {
-			out[i] *= inv
-		}
-	}
+	vec.Normalize(out)
 	return out
 }
 

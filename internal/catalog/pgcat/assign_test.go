@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,7 +80,7 @@ func sameGallery(t *testing.T, got, want *gallery.Gallery) {
 		if got.Keys[i] != want.Keys[i] || got.Labels[i] != want.Labels[i] {
 			t.Fatalf("image %d: key %q label %d; want %q %d", i, got.Keys[i], got.Labels[i], want.Keys[i], want.Labels[i])
 		}
-		if !equalInts(got.Code(i), want.Code(i)) {
+		if !slices.Equal(got.Code(i), want.Code(i)) {
 			diffCodes++
 		}
 		for j, v := range got.Feature(i) {
@@ -91,18 +92,6 @@ func sameGallery(t *testing.T, got, want *gallery.Gallery) {
 	if diffCodes > 0 {
 		t.Errorf("%d images got another semantic ID than on one machine", diffCodes)
 	}
-}
-
-func equalInts(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestShardFlags checks the usage errors of assign's split flags.

@@ -2,6 +2,7 @@ package pgcat_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -177,22 +178,10 @@ func sameAsCatalog(t *testing.T, what string, e *engine.Engine, c *pgcat.Catalog
 		if !ok {
 			continue
 		}
-		if ent.Key != want.Keys[i] || ent.Label != want.Labels[i] || !equalInts(ent.Code, want.Code(i)) || !equalFloats(g.Feature(i), want.Feature(i)) {
+		if ent.Key != want.Keys[i] || ent.Label != want.Labels[i] || !slices.Equal(ent.Code, want.Code(i)) || !slices.Equal(g.Feature(i), want.Feature(i)) {
 			t.Fatalf("%s: image %d differs from the catalog's", what, i)
 		}
 	}
-}
-
-func equalFloats(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestAddHorizon opens a catalog made before compaction (irgen_state
