@@ -10,12 +10,12 @@ import (
 )
 
 func init() {
-	register("embed", "Embed the gallery for irt, irt-o or mrl with split workers into a PostgreSQL catalog (--shard i/N), then write the embeddings to the model (--export)", embedCmd)
+	register("embed", "Embed the gallery for irt, irt-o, mrl or bovw with split workers into a PostgreSQL catalog (--shard i/N), then write the embeddings to the model (--export)", embedCmd)
 }
 
 // embedMethods are the methods whose gallery embeddings 'irgen embed'
 // computes.
-var embedMethods = []string{"irt", "irt-o", "mrl"}
+var embedMethods = []string{"irt", "irt-o", "mrl", "bovw"}
 
 // embedFlags are the flags of 'irgen embed'.
 type embedFlags struct {
@@ -25,9 +25,9 @@ type embedFlags struct {
 
 func embedCmd(ctx context.Context, args []string) error {
 	var f embedFlags
-	fs := newFlags("embed", "--model MODEL --method irt|irt-o|mrl --catalog postgres://… (--shard i/N | --export)")
+	fs := newFlags("embed", "--model MODEL --method irt|irt-o|mrl|bovw --catalog postgres://… (--shard i/N | --export)")
 	fs.StringVar(&f.dir, "model", "", "model directory (gallery assigned, the method trained)")
-	fs.StringVar(&f.method, "method", "", "the method whose gallery embeddings to compute: irt, irt-o or mrl")
+	fs.StringVar(&f.method, "method", "", "the method whose gallery embeddings to compute: irt, irt-o, mrl or bovw (its word counts)")
 	fs.StringVar(&f.url, "catalog", "", "the PostgreSQL catalog the workers share (postgres://USER@HOST:PORT/DB)")
 	fs.StringVar(&f.shard, "shard", "", "embed shard i of N (0 ≤ i < N) of the gallery; run one worker per shard")
 	fs.BoolVar(&f.export, "export", false, "once every shard is done: write the embeddings from the catalog to the model")
@@ -57,7 +57,7 @@ func embedCmd(ctx context.Context, args []string) error {
 func (f embedFlags) check() error {
 	switch {
 	case !slices.Contains(embedMethods, f.method):
-		return fmt.Errorf("%w: --method %q: want one of %v (hnsw, bovw and dsi: see 'Beyond one machine' in the README)", errUsage, f.method, embedMethods)
+		return fmt.Errorf("%w: --method %q: want one of %v (hnsw and dsi: see 'Beyond one machine' in the README)", errUsage, f.method, embedMethods)
 	case !pgcat.IsURL(f.url):
 		return fmt.Errorf("%w: --catalog %q: want a postgres:// URL that the workers share", errUsage, pgcat.Redact(f.url))
 	case f.export == (f.shard != ""):

@@ -6,6 +6,7 @@ import (
 	"io"
 	"path"
 
+	"github.com/irgen/irgen/internal/baseline/bovw"
 	"github.com/irgen/irgen/internal/baseline/irt"
 	"github.com/irgen/irgen/internal/baseline/mrl"
 	"github.com/irgen/irgen/internal/catalog/pgcat"
@@ -30,6 +31,13 @@ type galleryEmbedder struct {
 // openEmbedder opens the model in dir, its gallery and data, and the
 // trained model of method.
 func openEmbedder(dir, method string) (*galleryEmbedder, error) {
+	if method == string(bovw.Method) {
+		b, err := loadBundle(dir)
+		if err != nil {
+			return nil, err
+		}
+		return bovwEmbedder(b)
+	}
 	b, e, err := openModel(dir)
 	if err != nil {
 		return nil, err

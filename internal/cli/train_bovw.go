@@ -23,9 +23,10 @@ func init() {
 }
 
 type bovwFlags struct {
-	dir   string
-	limit int
-	cfg   bovw.Config
+	dir       string
+	limit     int
+	trainOnly bool
+	cfg       bovw.Config
 }
 
 // define adds the flags, with f's values as defaults.
@@ -34,6 +35,7 @@ func (f *bovwFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.dir, "model", "", "model directory (IDs assigned)")
 	fs.IntVar(&c.K, "k", c.K, "visual words (seed 002: 200)")
 	fs.IntVar(&f.limit, "limit", 10000, "learn the vocabulary from N training images, evenly spaced (0 = all)")
+	fs.BoolVar(&f.trainOnly, "train-only", false, "learn the vocabulary only; count the gallery's words with 'irgen embed --method bovw --shard i/N' workers")
 	fs.IntVar(&c.Upsample, "upsample", c.Upsample, "enlarge images by this factor before SIFT")
 	fs.StringVar(&c.Detector, "detector", c.Detector, "keypoints: dog (difference of Gaussians), dense (grid), auto (dense when dog finds fewer than --min-keypoints)")
 	fs.IntVar(&c.MinKeypoints, "min-keypoints", c.MinKeypoints, "fewest DoG keypoints before auto uses the dense grid")
@@ -101,35 +103,56 @@ func describeConfig(c bovw.Config) string {
 	return s + ", " + c.Weighting + " weighting"
 }
 
+// bovwData is what BoVW reads of a model: its transform, data set and
+// gallery keys (checked against the assigned gallery).
+type bovwData struct {
+	tf   imageproc.Transform
+	ds   *dataset.Dataset
+	keys []string
+}
+
+func openBoVWData(b *store.Bundle) (*bovwData, error) {
+	var d bovwData
+	if err := b.Config(engine.ConfigTransform, &d.tf); err != nil {
+		return nil, err
+	}
+	g, err := readGallery(b)
+	if err != nil {
+		return nil, err
+	}
+	if d.ds, _, err = reopenData(b); err != nil {
+		return nil, err
+	}
+	n, dir := d.ds.Gallery.Len(), b.Dir()
+	if n != g.Len() {
+		return nil, fmt.Errorf("the gallery of %s has %d images, its data set %d; rerun 'irgen assign --model %s'", dir, g.Len(), n, dir)
+	}
+	d.keys = make([]string, n)
+	for i := range d.keys {
+		d.keys[i] = d.ds.Gallery.Key(i)
+		if d.keys[i] != g.Keys[i] {
+			return nil, fmt.Errorf("gallery image %d is %q, the data set's %q; rerun 'irgen assign --model %s'", i, g.Keys[i], d.keys[i], dir)
+		}
+	}
+	return &d, nil
+}
+
+// images reads split s as BoVW's input.
+func (d *bovwData) images(s dataset.Split) bovw.Images {
+	l := dataset.NewLoader(s, d.tf, config.Workers())
+	return bovw.Images{N: s.Len(), Fill: func(idx []int, dst []float32) error { return l.Fill(idx, -1, dst, nil) }}
+}
+
 func runBoVW(ctx context.Context, f bovwFlags) error {
 	b, err := loadBundle(f.dir)
 	if err != nil {
 		return err
 	}
-	var tf imageproc.Transform
-	if err := b.Config(engine.ConfigTransform, &tf); err != nil {
-		return err
-	}
-	g, err := readGallery(b)
+	d, err := openBoVWData(b)
 	if err != nil {
 		return err
 	}
-	ds, _, err := reopenData(b)
-	if err != nil {
-		return err
-	}
-	n := ds.Gallery.Len()
-	if n != g.Len() {
-		return fmt.Errorf("the gallery of %s has %d images, its data set %d; rerun 'irgen assign --model %s'", f.dir, g.Len(), n, f.dir)
-	}
-	keys := make([]string, n)
-	for i := range keys {
-		keys[i] = ds.Gallery.Key(i)
-		if keys[i] != g.Keys[i] {
-			return fmt.Errorf("gallery image %d is %q, the data set's %q; rerun 'irgen assign --model %s'", i, g.Keys[i], keys[i], f.dir)
-		}
-	}
-	trainSplit := ds.Train
+	trainSplit := d.ds.Train
 	if f.limit > 0 && f.limit < trainSplit.Len() {
 		idx := make([]int, f.limit)
 		for i := range idx {
@@ -137,49 +160,69 @@ func runBoVW(ctx context.Context, f bovwFlags) error {
 		}
 		trainSplit = dataset.Sub(trainSplit, idx)
 	}
-	images := func(s dataset.Split) bovw.Images {
-		l := dataset.NewLoader(s, tf, config.Workers())
-		return bovw.Images{N: s.Len(), Fill: func(idx []int, dst []float32) error { return l.Fill(idx, -1, dst, nil) }}
-	}
-	c := f.cfg
 	fmt.Fprintf(stderr, "irgen: bovw: %s; vocabulary from %d training images, %d gallery images\n",
-		describeConfig(c), trainSplit.Len(), n)
-	var p *train.Progress
-	stage := ""
+		describeConfig(f.cfg), trainSplit.Len(), d.ds.Gallery.Len())
+	o := bovw.BuildOptions{Config: f.cfg, Transform: d.tf, Train: d.images(trainSplit), Gallery: d.images(d.ds.Gallery),
+		GalleryKeys: d.keys, Workers: config.Workers(), Log: stderr, Progress: bovwProgress()}
 	start := time.Now()
-	ix, bs, err := bovw.Build(ctx, bovw.BuildOptions{
-		Config: c, Transform: tf,
-		Train: images(trainSplit), Gallery: images(ds.Gallery), GalleryKeys: keys,
-		Workers: config.Workers(), Log: stderr,
-		Progress: func(s string, done, total int) {
-			if s != stage {
-				stage = s
-				p = train.NewProgress(stderr, "bovw "+s, total, 0, "img")
-				return
-			}
-			if done == total {
-				p.Done(done, "")
-			} else {
-				p.Update(done, "")
-			}
-		},
-	})
+	if f.trainOnly {
+		return learnBoVW(ctx, b, o)
+	}
+	ix, bs, err := bovw.Build(ctx, o)
 	if err != nil {
 		return err
 	}
-	if err := b.WriteFile(bovw.File, func(w io.Writer) error {
-		_, err := ix.WriteTo(w)
-		return err
-	}); err != nil {
-		return err
-	}
-	if err := b.Save(); err != nil {
+	if err := writeBoVW(b, bovw.File, ix); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "irgen: bovw built in %s (descriptors %s, k-means %s, histograms %s) → %s\n",
 		time.Since(start).Round(time.Second), bs.Extract.Round(time.Second), bs.KMeans.Round(time.Second),
 		bs.Histogram.Round(time.Second), b.Path(bovw.File))
 	return nil
+}
+
+// learnBoVW learns the vocabulary only, for split workers to count the
+// gallery's words ('irgen embed --method bovw').
+func learnBoVW(ctx context.Context, b *store.Bundle, o bovw.BuildOptions) error {
+	start := time.Now()
+	vocab, _, err := bovw.Learn(ctx, o)
+	if err != nil {
+		return err
+	}
+	if err := writeBoVW(b, bovw.VocabFile, bovw.VocabularyIndex(o.Config, vocab)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "irgen: bovw vocabulary learned in %s → %s; count the gallery's words with 'irgen embed --model %s --method bovw --catalog URL --shard i/N' workers\n",
+		time.Since(start).Round(time.Second), b.Path(bovw.VocabFile), b.Dir())
+	return nil
+}
+
+// writeBoVW writes ix as the model's file and records it.
+func writeBoVW(b *store.Bundle, file string, ix *bovw.Index) error {
+	_, err := writeFresh(b.Dir(), file, func(w io.Writer) error {
+		_, err := ix.WriteTo(w)
+		return err
+	}, nil)
+	return err
+}
+
+// bovwProgress returns Build's progress callback: a progress line a
+// stage.
+func bovwProgress() func(stage string, done, total int) {
+	var p *train.Progress
+	stage := ""
+	return func(s string, done, total int) {
+		if s != stage {
+			stage = s
+			p = train.NewProgress(stderr, "bovw "+s, total, 0, "img")
+			return
+		}
+		if done == total {
+			p.Done(done, "")
+		} else {
+			p.Update(done, "")
+		}
+	}
 }
 
 // readGallery reads the model's gallery file.

@@ -95,15 +95,42 @@ type BuildStats struct {
 
 // Build learns the vocabulary from the training images (k-means over a
 // sample of their descriptors) and computes every gallery image's word
-// counts and the words' inverse document frequencies.
+// counts and the words' inverse document frequencies: Learn, CountWords
+// and NewIndex in one call.
 func Build(ctx context.Context, o BuildOptions) (*Index, BuildStats, error) {
-	var bs BuildStats
-	if err := o.check(); err != nil {
+	if err := o.checkGallery(); err != nil {
+		return nil, BuildStats{}, err
+	}
+	vocab, bs, err := Learn(ctx, o)
+	if err != nil {
 		return nil, bs, err
 	}
-	if o.Workers <= 0 {
-		o.Workers = runtime.GOMAXPROCS(0)
+	start := time.Now()
+	counts, st, err := CountWords(ctx, o, vocab)
+	bs.Gallery = st
+	if err != nil {
+		return nil, bs, err
 	}
+	ix := NewIndex(o.Config, vocab, counts, o.GalleryKeys)
+	bs.Histogram = time.Since(start)
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, "bovw: vocabulary from %d images (%d descriptors, %d dense, %d images without any), gallery of %d images (%d descriptors, %d dense, %d without any)\n",
+			bs.Train.Images, bs.Train.Descriptors, bs.Train.Dense, bs.Train.Empty,
+			bs.Gallery.Images, bs.Gallery.Descriptors, bs.Gallery.Dense, bs.Gallery.Empty)
+	}
+	return ix, bs, nil
+}
+
+// Learn learns the vocabulary from o.Train: k-means over a sample of their
+// descriptors. It does not read o.Gallery. The vocabulary depends only on
+// o.Config, o.Transform and the training images (and o.Workers, through
+// the order of k-means' floating-point sums).
+func Learn(ctx context.Context, o BuildOptions) (*Vocabulary, BuildStats, error) {
+	var bs BuildStats
+	if err := o.checkTrain(); err != nil {
+		return nil, bs, err
+	}
+	o.defaults()
 	start := time.Now()
 	sample, st, err := o.sample(ctx)
 	bs.Train = st
@@ -119,32 +146,31 @@ func Build(ctx context.Context, o BuildOptions) (*Index, BuildStats, error) {
 		return nil, bs, err
 	}
 	bs.KMeans = time.Since(start)
-	if err := ctx.Err(); err != nil {
-		return nil, bs, err
-	}
-
-	start = time.Now()
-	counts, st, err := o.count(ctx, vocab)
-	bs.Gallery = st
-	if err != nil {
-		return nil, bs, err
-	}
-	ix := o.index(vocab, counts)
-	bs.Histogram = time.Since(start)
-	if o.Log != nil {
-		fmt.Fprintf(o.Log, "bovw: vocabulary from %d images (%d descriptors, %d dense, %d images without any), gallery of %d images (%d descriptors, %d dense, %d without any)\n",
-			bs.Train.Images, bs.Train.Descriptors, bs.Train.Dense, bs.Train.Empty,
-			bs.Gallery.Images, bs.Gallery.Descriptors, bs.Gallery.Dense, bs.Gallery.Empty)
-	}
-	return ix, bs, nil
+	return vocab, bs, ctx.Err()
 }
 
-func (o *BuildOptions) check() error {
+func (o *BuildOptions) defaults() {
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+}
+
+func (o *BuildOptions) checkTrain() error {
 	if err := o.Config.Validate(); err != nil {
 		return err
 	}
-	if o.Train.N < 1 || o.Gallery.N < 1 || o.Train.Fill == nil || o.Gallery.Fill == nil {
-		return fmt.Errorf("bovw: %d training and %d gallery images, need some of each", o.Train.N, o.Gallery.N)
+	if o.Train.N < 1 || o.Train.Fill == nil {
+		return fmt.Errorf("bovw: %d training images, need some", o.Train.N)
+	}
+	return nil
+}
+
+func (o *BuildOptions) checkGallery() error {
+	if err := o.Config.Validate(); err != nil {
+		return err
+	}
+	if o.Gallery.N < 1 || o.Gallery.Fill == nil {
+		return fmt.Errorf("bovw: %d gallery images, need some", o.Gallery.N)
 	}
 	if len(o.GalleryKeys) != o.Gallery.N {
 		return fmt.Errorf("bovw: %d keys for %d gallery images", len(o.GalleryKeys), o.Gallery.N)
@@ -219,9 +245,18 @@ func (o *BuildOptions) vocabulary(sample []float32) (*Vocabulary, error) {
 	return NewVocabulary(words)
 }
 
-// count returns each gallery image's word counts, sparse: word, count,
-// word, count, …
-func (o *BuildOptions) count(ctx context.Context, vocab *Vocabulary) ([][]uint32, Stats, error) {
+// CountWords returns the word counts of each of o.Gallery's images,
+// sparse (word, count, word, count, …, in increasing word order), with
+// vocab's words. Only o.Config, o.Transform, o.Gallery, o.Workers and
+// o.Progress are read: split workers count parts of a gallery this way.
+func CountWords(ctx context.Context, o BuildOptions, vocab *Vocabulary) ([][]uint32, Stats, error) {
+	if err := o.Config.Validate(); err != nil {
+		return nil, Stats{}, err
+	}
+	if vocab == nil || vocab.K != o.Config.K {
+		return nil, Stats{}, fmt.Errorf("%w: vocabulary does not match K %d", ErrConfig, o.Config.K)
+	}
+	o.defaults()
 	k := o.Config.K
 	counts := make([][]uint32, o.Gallery.N)
 	scratch := make([][]float32, o.Workers)
@@ -245,10 +280,11 @@ func (o *BuildOptions) count(ctx context.Context, vocab *Vocabulary) ([][]uint32
 	return counts, st, err
 }
 
-// index lays the gallery's sparse counts out as the inverted index's rows.
-func (o *BuildOptions) index(vocab *Vocabulary, counts [][]uint32) *Index {
-	c := o.Config
-	ix := &Index{Config: c, Vocab: vocab, GalleryDigest: store.KeysDigest(o.GalleryKeys), Start: make([]int, 1, o.Gallery.N+1)}
+// NewIndex lays out the gallery's sparse word counts (CountWords'
+// result, one per key) as the index's rows and computes the words'
+// inverse document frequencies over them.
+func NewIndex(c Config, vocab *Vocabulary, counts [][]uint32, keys []string) *Index {
+	ix := &Index{Config: c, Vocab: vocab, GalleryDigest: store.KeysDigest(keys), Start: make([]int, 1, len(counts)+1)}
 	df := make([]int, c.K)
 	for _, sp := range counts {
 		for j := 0; j < len(sp); j += 2 {
@@ -258,7 +294,7 @@ func (o *BuildOptions) index(vocab *Vocabulary, counts [][]uint32) *Index {
 		}
 		ix.Start = append(ix.Start, len(ix.Word))
 	}
-	ix.IDF = idfOf(df, o.Gallery.N)
+	ix.IDF = idfOf(df, len(counts))
 	return ix
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/irgen/irgen/internal/baseline/bovw"
 	"github.com/irgen/irgen/internal/baseline/irt"
 	"github.com/irgen/irgen/internal/baseline/mrl"
 	"github.com/irgen/irgen/internal/pgtest"
@@ -14,10 +15,11 @@ import (
 	"github.com/irgen/irgen/internal/testmodel"
 )
 
-// TestEmbedShards embeds the gallery for irt, irt-o and mrl with two
-// split workers into a catalog, one of them run again after some of its
-// rows were removed, exports the embeddings to the model, and compares
-// them with what train-irt and train-mrl wrote on one machine.
+// TestEmbedShards embeds the gallery for irt, irt-o and mrl, and counts
+// its visual words for bovw, with two split workers into a catalog, one
+// of them run again after some of its rows were removed, exports the
+// embeddings to the model, and compares them with what train-irt,
+// train-mrl and train-bovw wrote on one machine.
 func TestEmbedShards(t *testing.T) {
 	pg := pgtest.Shared(t)
 	url := pg.CreateDB(t, "embed")
@@ -25,15 +27,20 @@ func TestEmbedShards(t *testing.T) {
 	for _, args := range [][]string{
 		{"train-irt", "--model", dir, "--max-iter", "2", "--batch", "16"},
 		{"train-mrl", "--model", dir, "--epochs", "0.1", "--batch", "32", "--dim", "16"},
+		append([]string{"train-bovw", "--model", dir}, bovwFlags...),
 	} {
 		if code, out := irgen(args...); code != 0 {
 			t.Fatalf("%s: exit %d\n%s", args[0], code, out)
 		}
 	}
-	want := map[string][]float32{"irt": readIRT(t, dir, irt.GalleryFile), "irt-o": readIRT(t, dir, irt.OffTheShelfFile), "mrl": readMRL(t, dir)}
+	want := map[string][]float32{"irt": readIRT(t, dir, irt.GalleryFile), "irt-o": readIRT(t, dir, irt.OffTheShelfFile),
+		"mrl": readMRL(t, dir), "bovw": readBoVW(t, dir)}
 	forgetEmbeddings(t, dir) // the exports write them anew
+	if code, out := irgen(append([]string{"train-bovw", "--model", dir, "--train-only"}, bovwFlags...)...); code != 0 {
+		t.Fatalf("train-bovw --train-only: exit %d\n%s", code, out)
+	}
 	conn := connect(t, url)
-	for _, method := range []string{"irt", "irt-o", "mrl"} {
+	for _, method := range []string{"irt", "irt-o", "mrl", "bovw"} {
 		embed := func(more ...string) (int, string) {
 			return irgen(append([]string{"embed", "--model", dir, "--method", method, "--catalog", url}, more...)...)
 		}
@@ -59,6 +66,7 @@ func TestEmbedShards(t *testing.T) {
 			"irt":   func() []float32 { return readIRT(t, dir, irt.GalleryFile) },
 			"irt-o": func() []float32 { return readIRT(t, dir, irt.OffTheShelfFile) },
 			"mrl":   func() []float32 { return readMRL(t, dir) },
+			"bovw":  func() []float32 { return readBoVW(t, dir) },
 		}[method]()
 		closeTo(t, method, got, want[method])
 	}
@@ -66,7 +74,7 @@ func TestEmbedShards(t *testing.T) {
 		!strings.Contains(out, "HNSW") || strings.Contains(out, "embedded") {
 		t.Errorf("train-mrl after the split embedding: exit %d; want the graph built from the exported embeddings\n%s", code, out)
 	}
-	if code, out := irgen("eval", "--model", dir, "--method", "irt,irt-o,mrl"); code != 0 {
+	if code, out := irgen("eval", "--model", dir, "--method", "irt,irt-o,mrl,bovw"); code != 0 {
 		t.Errorf("eval of the exported embeddings: exit %d\n%s", code, out)
 	}
 }
@@ -74,6 +82,7 @@ func TestEmbedShards(t *testing.T) {
 // TestEmbedFlags checks the usage errors of 'irgen embed'.
 func TestEmbedFlags(t *testing.T) {
 	for _, args := range [][]string{
+		{"--method", "dsi", "--catalog", "postgres://u@127.0.0.1:1/x", "--shard", "0/2"},
 		{"--method", "hnsw", "--catalog", "postgres://u@127.0.0.1:1/x", "--shard", "0/2"},
 		{"--method", "irt", "--shard", "0/2"},
 		{"--method", "irt", "--catalog", "postgres://u@127.0.0.1:1/x"},
@@ -95,7 +104,7 @@ func forgetEmbeddings(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := []string{irt.GalleryFile, irt.OffTheShelfFile, mrl.EmbeddingsFile}
+	files := []string{irt.GalleryFile, irt.OffTheShelfFile, mrl.EmbeddingsFile, bovw.File}
 	b.Forget(files)
 	if err := b.Save(); err != nil {
 		t.Fatal(err)
@@ -118,6 +127,21 @@ func readIRT(t *testing.T, dir, file string) []float32 {
 	}
 	checkRecorded(t, dir, file)
 	return e.Data
+}
+
+// bovwFlags make train-bovw quick on the test model.
+var bovwFlags = []string{"--k", "16", "--train-descriptors", "3000", "--kmeans-iters", "5"}
+
+// readBoVW returns the weighted histograms of the model's BoVW index:
+// its counts and its inverse document frequencies.
+func readBoVW(t *testing.T, dir string) []float32 {
+	t.Helper()
+	ix, err := bovw.Load(dir + "/" + bovw.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRecorded(t, dir, bovw.File)
+	return ix.Vectors()
 }
 
 func readMRL(t *testing.T, dir string) []float32 {
