@@ -149,19 +149,19 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *datas
 	if finished, err := run.Start(tc, steps); err != nil || finished {
 		return run.State.Seconds, err
 	}
-	step, wait, err := newStep(m, tc, src, pairs, run.State.Steps)
+	step, input, err := newStep(m, tc, src, pairs, run.State.Steps)
 	if err != nil {
 		return 0, err
 	}
-	defer wait()
-	return run.Train(ctx, &train.Loop{Batch: tc.Batch, SaveEvery: tc.SaveEvery, Step: step,
+	defer input.Wait()
+	return run.Train(ctx, &train.Loop{Batch: tc.Batch, SaveEvery: tc.SaveEvery, Step: step, InputWait: input.Waited,
 		Validate: tc.Validate, ValidEvery: tc.ValidEvery, Patience: tc.Patience, Target: tc.Target})
 }
 
 // newStep compiles the training step of a run of steps steps: the images
 // of a batch of src and, as targets, IDs drawn from pairs, loaded a step
-// ahead; wait waits for a load still in flight when the run ends.
-func newStep(m *Model, tc TrainConfig, src *dataset.Loader, pairs *Pairs, steps int) (step func(i int) (string, error), wait func(), err error) {
+// ahead by input (wait for a load still in flight when the run ends).
+func newStep(m *Model, tc TrainConfig, src *dataset.Loader, pairs *Pairs, steps int) (step func(i int) (string, error), input *train.Ahead[stepInput], err error) {
 	batches := &train.Batches{Seed: tc.Seed, N: src.Len(), Size: tc.Batch}
 	opt := nn.DefaultAdamW(steps, int(tc.WarmupEpochs*float64(batches.PerEpoch())))
 	opt.LR, opt.WarmupLR, opt.ClipNorm = tc.LR, tc.LR/1000, 1
@@ -175,7 +175,7 @@ func newStep(m *Model, tc TrainConfig, src *dataset.Loader, pairs *Pairs, steps 
 		return nil, nil, err
 	}
 	noise := newStepNoise(m, tc.Batch)
-	input := train.NewAhead(newStepInput(m, tc.Batch), newStepInput(m, tc.Batch), steps, func(i int, in *stepInput) error {
+	input = train.NewAhead(newStepInput(m, tc.Batch), newStepInput(m, tc.Batch), steps, func(i int, in *stepInput) error {
 		_, idx := batches.At(i)
 		if err := src.Fill(idx, tc.Seed<<32+int64(i), in.images, nil); err != nil {
 			return err
@@ -198,7 +198,7 @@ func newStep(m *Model, tc TrainConfig, src *dataset.Loader, pairs *Pairs, steps 
 			return "", err
 		}
 		return fmt.Sprintf("epoch %d loss %.3f token-acc %.3f lr %.2g", i/batches.PerEpoch()+1, v[0], v[1], v[2]), nil
-	}, input.Wait, nil
+	}, input, nil
 }
 
 // stepInput is the input of a training step: the images of its batch,

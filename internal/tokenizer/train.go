@@ -132,7 +132,7 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *datas
 		return 0, err
 	}
 	defer t.input.Wait()
-	loop := &train.Loop{Batch: tc.Batch, SaveEvery: tc.SaveEvery, Step: t.step,
+	loop := &train.Loop{Batch: tc.Batch, SaveEvery: tc.SaveEvery, Step: t.step, InputWait: t.input.Waited,
 		ValidEvery: tc.ValidEvery, Patience: tc.Patience}
 	if tc.Validate != nil {
 		loop.Validate = t.validate

@@ -1,5 +1,7 @@
 package train
 
+import "time"
+
 // Ahead loads the input of step i+1 in the background while step i
 // computes, into two buffers used in turn, so that decoding, augmentation
 // and batching overlap the compute of the steps. Load must depend only on
@@ -16,6 +18,7 @@ type Ahead[T any] struct {
 	bufs    [2]T
 	pending int // step whose load runs in the background; -1 none
 	done    chan error
+	waited  time.Duration
 }
 
 // NewAhead returns an Ahead over the buffers a and b.
@@ -28,6 +31,7 @@ func NewAhead[T any](a, b T, limit int, load func(i int, into *T) error) *Ahead[
 // buffer stays the step's until the next call.
 func (a *Ahead[T]) Get(i int) (*T, error) {
 	var err error
+	start := time.Now()
 	if a.pending == i {
 		err = <-a.done
 		a.pending = -1
@@ -35,6 +39,7 @@ func (a *Ahead[T]) Get(i int) (*T, error) {
 		a.Wait()
 		err = a.Load(i, &a.bufs[i%2])
 	}
+	a.waited += time.Since(start)
 	if err != nil {
 		return nil, err
 	}
@@ -44,6 +49,10 @@ func (a *Ahead[T]) Get(i int) (*T, error) {
 	}
 	return &a.bufs[i%2], nil
 }
+
+// Waited returns the time Get spent waiting for inputs: loads that did
+// not finish while the steps computed.
+func (a *Ahead[T]) Waited() time.Duration { return a.waited }
 
 // Wait waits for the load in flight, if any; its result is dropped.
 func (a *Ahead[T]) Wait() {

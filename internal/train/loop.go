@@ -38,6 +38,9 @@ type Loop struct {
 
 	// Step runs step number i (0-based) and returns a short status.
 	Step func(i int) (status string, err error)
+	// InputWait, when set, returns how long the steps have waited for
+	// their inputs so far (Ahead.Waited), for the closing summary.
+	InputWait func() time.Duration
 	// Save records that steps [0, done) are finished; done < Steps after
 	// an early stop means the run is over all the same (Best.Stopped).
 	Save func(done int) error
@@ -83,6 +86,8 @@ func (l *Loop) Run(ctx context.Context) error {
 	p := NewProgress(l.Out, l.Name, l.Steps*unit, l.Start*unit, "img")
 	lastSave := time.Now()
 	status := ""
+	var t ledger
+	defer func() { t.report(l) }()
 	for i := l.Start; i < l.Steps; i++ {
 		if ctx.Err() != nil {
 			if err := l.Save(i); err != nil {
@@ -92,12 +97,12 @@ func (l *Loop) Run(ctx context.Context) error {
 			return ErrInterrupted
 		}
 		var err error
-		if status, err = l.Step(i); err != nil {
+		if status, err = t.step(l.Step, i); err != nil {
 			return fmt.Errorf("train: %s step %d: %w", l.Name, i, err)
 		}
 		p.Update((i+1)*unit, status)
 		if l.due(i + 1) {
-			stop, err := l.validate(i + 1)
+			stop, err := t.validate(l, i+1)
 			if err != nil {
 				return err
 			}
@@ -105,18 +110,18 @@ func (l *Loop) Run(ctx context.Context) error {
 				fmt.Fprintf(l.Out, "%s: stopped at step %d of %d: %s (best %.4f at step %d)\n",
 					l.Name, i+1, l.Steps, l.stopReason(), l.Best.Score, l.Best.Step)
 				p.Done((i+1)*unit, status)
-				return l.Save(i + 1)
+				return t.save(l, i+1)
 			}
 		}
 		if time.Since(lastSave) > l.SaveEvery && i+1 < l.Steps {
-			if err := l.Save(i + 1); err != nil {
+			if err := t.save(l, i+1); err != nil {
 				return fmt.Errorf("train: checkpoint: %w", err)
 			}
 			lastSave = time.Now()
 		}
 	}
 	p.Done(l.Steps*unit, status)
-	return l.Save(l.Steps)
+	return t.save(l, l.Steps)
 }
 
 // stopReason says why validation stopped training.
