@@ -48,6 +48,8 @@ func TestErrorsBeforeWork(t *testing.T) {
 		{"no such data", []string{"train-tokenizer", "--data", filepath.Join(root, "missing")}, []string{"missing"}},
 		{"dsi target", []string{"train-dsi", "--model", partial, "--index-target", "2"}, []string{"--index-target 2"}},
 		{"dsi validation share", []string{"train-dsi", "--model", partial, "--retrieval-val", "1"}, []string{"--retrieval-val 1"}},
+		{"batch window", []string{"serve", "--model", partial, "--batch-window", "-1ms"}, []string{"--batch-window -1ms"}},
+		{"max batch", []string{"serve", "--model", partial, "--max-batch", "1000"}, []string{"--max-batch 1000"}},
 	} {
 		out := filepath.Join(t.TempDir(), "model")
 		start := time.Now()

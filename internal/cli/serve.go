@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/irgen/irgen/internal/catalog"
 	"github.com/irgen/irgen/internal/catalog/pgcat"
@@ -21,6 +22,10 @@ import (
 func init() {
 	register("serve", "Serve search by image, live adds and deletes, and a web page over HTTP", serveCmd)
 }
+
+// maxBatch bounds --max-batch: each power of two up to it compiles its
+// own encoder and decoder graphs.
+const maxBatch = 64
 
 func serveCmd(ctx context.Context, args []string) error {
 	cfg := server.DefaultConfig()
@@ -36,6 +41,8 @@ func serveCmd(ctx context.Context, args []string) error {
 	fs.Int64Var(&cfg.MaxBodyMemory, "max-body-memory", cfg.MaxBodyMemory, "request bodies held in memory at once, in bytes")
 	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "longest a search or add may take, waiting included")
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "searches and adds run at once")
+	fs.DurationVar(&cfg.BatchWindow, "batch-window", cfg.BatchWindow, "longest a search waits for others of the same method, k and beam arriving with it, to run them in one engine call (only while others are on their way; 0 = each alone)")
+	fs.IntVar(&cfg.MaxBatch, "max-batch", cfg.MaxBatch, "most searches one engine call answers")
 	fs.StringVar(&cfg.Access.Token, "token", config.Token(), "bearer token that adds and deletes need (default $"+config.EnvToken+"); required beyond loopback")
 	fs.BoolVar(&cfg.Access.ReadOnly, "read-only", false, "refuse every add and delete")
 	hosts := fs.String("allow-host", "", "comma-separated host names a loopback server also answers (behind a local proxy)")
@@ -44,6 +51,9 @@ func serveCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg.Limits.MaxBytes = cfg.MaxBodyBytes
+	if cfg.BatchWindow < 0 || cfg.BatchWindow > time.Second || cfg.MaxBatch < 1 || cfg.MaxBatch > maxBatch {
+		return fmt.Errorf("%w: --batch-window %v, --max-batch %d: want a window of 0 to 1s and 1 to %d searches", errUsage, cfg.BatchWindow, cfg.MaxBatch, maxBatch)
+	}
 	if *hosts != "" {
 		cfg.Access.Hosts = strings.Split(*hosts, ",")
 	}
@@ -59,8 +69,9 @@ func serveCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	// A server encodes one image per request: a batch of one costs about
-	// 1/50 of the default batch of 64 (or 16 queries for the decoder).
+	// A server encodes one image per request, or the requests of a batch
+	// (in batches of their own size): a batch of one costs about 1/50 of
+	// the default batch of 64 (or 16 queries for the decoder).
 	e.Tokenizer.Batch, e.QueryBatch = 1, 1
 	cat, where, err := attachCatalog(ctx, e, *dir, *catPath)
 	if err != nil {

@@ -26,6 +26,9 @@ type Model struct {
 	Encoder encoder.Config
 	Vars    *model.Store
 	Backend compute.Backend
+	// Head, when set (before the first search), is what SearchHead
+	// computes besides the IDs.
+	Head *Head
 }
 
 type saved struct {

@@ -43,6 +43,10 @@ type Engine struct {
 	// Rerank orders the irgen method's candidates.
 	Rerank Rerank
 
+	// onePass: the decoder's query encoder computes the tokenizer's
+	// feature too (shareEncoder).
+	onePass bool
+
 	retMu      sync.Mutex
 	retrievers map[Method]Retriever
 
@@ -82,6 +86,9 @@ func Open(b *store.Bundle, backend compute.Backend) (*Engine, error) {
 	}
 	if decoder.Trained(b.Dir()) {
 		if e.Decoder, err = decoder.Load(backend, b.Dir()); err != nil {
+			return nil, err
+		}
+		if err := e.shareEncoder(); err != nil {
 			return nil, err
 		}
 	}

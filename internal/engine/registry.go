@@ -40,6 +40,9 @@ type Request struct {
 	// drop from query q's results: those Options.Exclude names and the
 	// deleted ones. q is the query's position among the n images.
 	Skip func(q, id int) bool
+	// Batch is Options.Batch: when > 0, the most queries a method's
+	// encoder should run at once, padded to a power of two.
+	Batch int
 }
 
 // Hits converts the result lists of an exact or approximate index to hits.

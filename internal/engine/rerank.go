@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"cmp"
 	"math"
 	"slices"
 	"time"
@@ -49,32 +48,44 @@ const duplicate = 0.9999
 
 // Rank orders cs by Sim + lambda·Prior, best first (ties by index), and
 // returns the first k as hits, skipping excluded images. Duplicates of the
-// query come first.
+// query come first. It keeps only the best k while it reads cs (cs is
+// left as it is): a query's candidates run to thousands.
 func Rank(cs []Candidate, lambda float64, k int, exclude func(id int) bool) []Hit {
-	score := func(c Candidate) float64 {
-		s := float64(c.Sim) + lambda*float64(c.Prior)
-		if c.Sim >= duplicate {
-			s += 2 * (1 + lambda)
-		}
-		return s
-	}
-	slices.SortFunc(cs, func(a, b Candidate) int {
-		if c := cmp.Compare(score(b), score(a)); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Index, b.Index)
-	})
-	hits := make([]Hit, 0, min(k, len(cs)))
+	top := make(ranked, 0, min(k, len(cs)))
 	for _, c := range cs {
-		if len(hits) == k {
-			break
-		}
-		if exclude != nil && exclude(c.Index) {
+		if k <= 0 || (exclude != nil && exclude(c.Index)) {
 			continue
 		}
-		hits = append(hits, Hit{Index: c.Index, Score: float32(score(c))})
+		r := rankedHit{score: rankScore(c, lambda), index: c.Index}
+		switch {
+		case len(top) < k:
+			top = append(top, r)
+			top.up(len(top) - 1)
+		case r.before(top[0]):
+			top[0] = r
+			top.down(0)
+		}
+	}
+	slices.SortFunc(top, func(a, b rankedHit) int {
+		if a.before(b) {
+			return -1
+		}
+		return 1
+	})
+	hits := make([]Hit, len(top))
+	for i, r := range top {
+		hits[i] = Hit{Index: r.index, Score: float32(r.score)}
 	}
 	return hits
+}
+
+// rankScore is c's score in Rank.
+func rankScore(c Candidate, lambda float64) float64 {
+	s := float64(c.Sim) + lambda*float64(c.Prior)
+	if c.Sim >= duplicate {
+		s += 2 * (1 + lambda)
+	}
+	return s
 }
 
 // Candidates gathers the irgen method's candidates for n query images:
@@ -94,17 +105,18 @@ func (e *Engine) candidates(images []float32, n int, opt Request) ([][]Candidate
 	if opt.Beam <= 0 {
 		opt.Beam = beam.DefaultConfig().Width
 	}
-	dec, tm, err := e.generate(images, n, opt.Beam)
+	dec, feats, tm, err := e.decode(images, n, opt, true)
 	if err != nil {
 		return nil, tm, err
+	}
+	if feats == nil { // the decoder has an encoder of its own
+		start := time.Now()
+		if feats, err = e.features(images, n, opt.Batch); err != nil {
+			return nil, tm, err
+		}
+		tm.Encode += time.Since(start)
 	}
 	start := time.Now()
-	feats, err := e.Tokenizer.Features(images, n)
-	if err != nil {
-		return nil, tm, err
-	}
-	tm.Encode += time.Since(start)
-	start = time.Now()
 	near, err := e.rqBeams(feats, n, max(opt.Beam, 2*opt.K))
 	if err != nil {
 		return nil, tm, err
@@ -121,29 +133,41 @@ func (e *Engine) candidates(images []float32, n int, opt Request) ([][]Candidate
 }
 
 // gather unites the images of the decoder's and the prefix tree's IDs and
-// scores them. The caller holds e.mu.
+// scores them: the decoder's agreement once an ID (its images share it),
+// the similarity once an image. The caller holds e.mu.
 func (e *Engine) gather(feat []float32, dec, near []beam.Hypothesis) ([]Candidate, error) {
+	probs := beamProbs(dec)
+	seen := make(map[string]bool, len(dec)+len(near))
 	var ids []int
+	var priors []float32 // per image
+	var top float32
 	for _, hs := range [][]beam.Hypothesis{dec, near} {
 		for _, h := range hs {
+			key := h.ID.String()
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			lo := len(ids)
 			ids = e.trie.AppendItems(ids, h.ID)
+			if len(ids) == lo {
+				continue
+			}
+			a := agreement(h.ID, dec, probs)
+			top = max(top, a)
+			for range len(ids) - lo {
+				priors = append(priors, a)
+			}
 		}
 	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
 	sims := make([]float32, len(ids))
 	if err := e.index.Scores(feat, ids, sims); err != nil {
 		return nil, err
 	}
-	probs := beamProbs(dec)
 	cs := make([]Candidate, len(ids))
-	var top float32
 	for i, id := range ids {
-		cs[i] = Candidate{Index: id, Sim: sims[i], Prior: agreement(semid.ID(e.gallery.Code(id)), dec, probs)}
-		top = max(top, cs[i].Prior)
-	}
-	if top > 0 {
-		for i := range cs {
+		cs[i] = Candidate{Index: id, Sim: sims[i], Prior: priors[i]}
+		if top > 0 {
 			cs[i].Prior /= top
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/irgen/irgen/internal/beam"
+	"github.com/irgen/irgen/internal/decoder"
 )
 
 // Method names a retrieval method.
@@ -63,6 +64,11 @@ type Options struct {
 	// Exclude, when set, drops gallery image id from query q's results
 	// (leave-one-out evaluation when queries are gallery images).
 	Exclude func(q, id int) bool
+	// Batch, when > 0, is the most queries the built-in methods' encoders
+	// and decoder run at once, instead of Tokenizer.Batch and QueryBatch:
+	// fewer are padded to the next power of two, so that the graphs
+	// compile for a few sizes only (a server batching its requests).
+	Batch int
 }
 
 // Timing splits a search's time between encoding the queries and the
@@ -115,7 +121,7 @@ func (e *Engine) Search(method Method, images []float32, n int, opt Options) ([]
 		todo[q] = q
 	}
 	for ask := opt.K; len(todo) > 0; ask *= 2 {
-		x, req := images, Request{K: ask, Beam: opt.Beam, Skip: skip}
+		x, req := images, Request{K: ask, Beam: opt.Beam, Skip: skip, Batch: opt.Batch}
 		if len(todo) < n {
 			x = make([]float32, 0, len(todo)*size)
 			for _, q := range todo {
@@ -183,7 +189,7 @@ func (b builtin) Search(images []float32, n int, req Request) ([][]Hit, time.Dur
 	switch b.m {
 	case KNN, RQTree:
 		start := time.Now()
-		feats, err := e.Tokenizer.Features(images, n)
+		feats, err := e.features(images, n, req.Batch)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -212,7 +218,7 @@ func (b builtin) Search(images []float32, n int, req Request) ([][]Hit, time.Dur
 		}
 		return out, tm.Encode, nil
 	case IRGenGen:
-		hyps, tm, err := e.generate(images, n, req.Beam)
+		hyps, tm, err := e.generate(images, n, req)
 		if err != nil {
 			return nil, tm.Encode, err
 		}
@@ -238,19 +244,56 @@ func (e *Engine) rqBeams(feats []float32, n, width int) ([][]beam.Hypothesis, er
 	return bs.SearchBatch(sc, e.trie, n)
 }
 
-// generate runs the decoder's beam search of the given width for n query
-// images, in padded batches of QueryBatch.
-func (e *Engine) generate(images []float32, n, width int) ([][]beam.Hypothesis, Timing, error) {
+// generate runs the decoder's beam search of width req.Beam for n query
+// images, in padded batches (of QueryBatch unless req.Batch says).
+func (e *Engine) generate(images []float32, n int, req Request) ([][]beam.Hypothesis, Timing, error) {
+	hyps, _, tm, err := e.decode(images, n, req, false)
+	return hyps, tm, err
+}
+
+// decode is generate that, when feats is set and the decoder's encoder is
+// the tokenizer's (onePass), also returns the n queries' tokenizer
+// features from the same encoder pass.
+func (e *Engine) decode(images []float32, n int, req Request, feats bool) ([][]beam.Hypothesis, []float32, Timing, error) {
 	var tm Timing
 	if e.Decoder == nil {
-		return nil, tm, ErrNoDecoder
+		return nil, nil, tm, ErrNoDecoder
 	}
-	bs, err := e.beamSearcher(width)
+	bs, err := e.beamSearcher(req.Beam)
 	if err != nil {
-		return nil, tm, err
+		return nil, nil, tm, err
 	}
-	hyps, t, err := e.Decoder.SearchBatched(images, n, e.QueryBatch, bs, e.trie)
-	return hyps, Timing{Encode: t.Encode, Search: t.Search}, err
+	var (
+		hyps [][]beam.Hypothesis
+		f    []float32
+		t    decoder.Timing
+	)
+	batch := batchSize(n, req.Batch, e.QueryBatch)
+	if feats && e.onePass {
+		hyps, f, t, err = e.Decoder.SearchHead(images, n, batch, bs, e.trie)
+	} else {
+		hyps, t, err = e.Decoder.SearchBatched(images, n, batch, bs, e.trie)
+	}
+	return hyps, f, Timing{Encode: t.Encode, Search: t.Search}, err
+}
+
+// features encodes n query images with the tokenizer, in padded batches
+// (of Tokenizer.Batch unless batch > 0 says).
+func (e *Engine) features(images []float32, n, batch int) ([]float32, error) {
+	return e.Tokenizer.FeaturesBatch(images, n, batchSize(n, batch, e.Tokenizer.Batch))
+}
+
+// batchSize is the batch that n queries run in: def when limit is 0, else
+// the smallest power of two that holds them, at most limit.
+func batchSize(n, limit, def int) int {
+	if limit <= 0 {
+		return def
+	}
+	b := 1
+	for b < n && b < limit {
+		b *= 2
+	}
+	return min(b, limit)
 }
 
 func (e *Engine) beamSearcher(width int) (*beam.Searcher, error) {

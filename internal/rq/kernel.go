@@ -1,7 +1,11 @@
 package rq
 
-// Local distance kernels. They are unexported on purpose: rq must not depend
-// on internal/vec, and these loops are tuned for the nearest-codeword scan.
+// Local distance kernels, tuned for the nearest-codeword scan. Encoding
+// keeps its own portable loops, so that an image gets the same ID on every
+// CPU; distances, which only scores the prefix-tree baselines' beams, uses
+// internal/vec's kernel (AVX2 where the CPU has it).
+
+import "github.com/irgen/irgen/internal/vec"
 
 // dot returns Σ x[i]*y[i]; y must be at least as long as x.
 func dot(x, y []float32) float32 {
@@ -124,18 +128,10 @@ func nearest(x, cb, norms []float32, xnorm float32) (int, float32) {
 // distances writes ||x-c||² for every row c of cb into dst (len(norms)
 // values), using the norms of the rows. Results are clamped at 0.
 func distances(x, cb, norms, dst []float32, xnorm float32) {
-	dim := len(x)
 	k := len(norms)
 	dst = dst[:k]
-	j := 0
-	for ; j+4 <= k; j += 4 {
-		p0, p1, p2, p3 := dot4(x, cb[j*dim:])
-		dst[j] = max(xnorm+norms[j]-2*p0, 0)
-		dst[j+1] = max(xnorm+norms[j+1]-2*p1, 0)
-		dst[j+2] = max(xnorm+norms[j+2]-2*p2, 0)
-		dst[j+3] = max(xnorm+norms[j+3]-2*p3, 0)
-	}
-	for ; j < k; j++ {
-		dst[j] = max(xnorm+norms[j]-2*dot(x, cb[j*dim:]), 0)
+	vec.DotBatch(x, cb[:k*len(x)], len(x), dst)
+	for j, p := range dst {
+		dst[j] = max(xnorm+norms[j]-2*p, 0)
 	}
 }

@@ -21,24 +21,15 @@ import (
 
 func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	q := r.URL.Query()
-	k, err := intParam(q.Get("k"), s.cfg.DefaultK, 1, s.cfg.MaxK, "k")
+	key, err := s.searchKey(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	beamWidth, err := intParam(q.Get("beam"), 30, 1, s.cfg.MaxBeam, "beam")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	method := s.defaultMethod()
-	if v := q.Get("method"); v != "" {
-		method = engine.Method(v)
-		if !slices.Contains(s.methods(), method) {
-			s.writeError(w, r, fmt.Errorf("%w: method %q: this server has %v", errBadRequest, v, s.methods()))
-			return
-		}
+	var tk *ticket
+	if s.batch != nil {
+		tk = s.batch.expect()
+		defer s.batch.cancel(tk)
 	}
 	up, err := s.readUpload(w, r)
 	defer up.release()
@@ -48,39 +39,91 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
 	defer cancel()
+	res, err := s.search(ctx, key, up, tk)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resp := api.SearchResponse{Method: string(key.method), Results: make([]api.Result, 0, len(res.hits))}
+	for _, h := range res.hits {
+		// An image deleted since the search is dropped here.
+		if ent, ok := s.e.Entry(h.Index); ok {
+			resp.Results = append(resp.Results, api.Result{ID: ent.ID, Key: ent.Key, Label: ent.Label, Class: ent.Class, Score: h.Score})
+		}
+	}
+	tm := res.tm
+	resp.Ms = api.Timing{Decode: ms(res.decoded), Queue: ms(res.queued), Encode: ms(tm.Encode), Search: ms(tm.Search), Total: ms(time.Since(start))}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// searchKey reads a search's method, k and beam from its query string.
+func (s *Server) searchKey(r *http.Request) (batchKey, error) {
+	q := r.URL.Query()
+	k, err := intParam(q.Get("k"), s.cfg.DefaultK, 1, s.cfg.MaxK, "k")
+	if err != nil {
+		return batchKey{}, err
+	}
+	beamWidth, err := intParam(q.Get("beam"), 30, 1, s.cfg.MaxBeam, "beam")
+	if err != nil {
+		return batchKey{}, err
+	}
+	method := s.defaultMethod()
+	if v := q.Get("method"); v != "" {
+		method = engine.Method(v)
+		if !slices.Contains(s.methods(), method) {
+			return batchKey{}, fmt.Errorf("%w: method %q: this server has %v", errBadRequest, v, s.methods())
+		}
+	}
+	return batchKey{method: method, k: k, beam: beamWidth}, nil
+}
+
+// searched is a search's hits and where its time went: Encode and Search
+// are those of the engine call, shared with the other searches of its
+// batch; queued is the wait for a slot and for the batch's turn.
+type searched struct {
+	hits            []engine.Hit
+	tm              engine.Timing
+	decoded, queued time.Duration
+}
+
+// search decodes the upload in a slot (a large image costs memory and
+// CPU), so that a bad image fails alone, and searches it: in the same
+// slot without batching (tk nil), else in a batch.
+func (s *Server) search(ctx context.Context, key batchKey, up upload, tk *ticket) (searched, error) {
 	var (
+		x       []float32
 		hits    [][]engine.Hit
 		tm      engine.Timing
 		decoded time.Duration
 	)
-	// Decoding runs in the slot too: a large image costs memory and CPU.
 	queued, err := s.run(ctx, func() error {
 		t0 := time.Now()
 		img, err := s.decode(up)
 		if err != nil {
 			return err
 		}
-		x := make([]float32, s.e.Transform.Len())
+		x = make([]float32, s.e.Transform.Len())
 		if err := s.e.Transform.Eval(img, x); err != nil {
 			return fmt.Errorf("%w: %v", errBadImage, err)
 		}
 		decoded = time.Since(t0)
-		hits, tm, err = s.e.Search(method, x, 1, engine.Options{K: k, Beam: beamWidth})
+		if tk != nil {
+			return nil
+		}
+		hits, tm, err = s.e.Search(key.method, x, 1, engine.Options{K: key.k, Beam: key.beam})
 		return err
 	})
+	if err != nil { // fn may still run: its variables are not read
+		return searched{}, err
+	}
+	if tk == nil {
+		return searched{hits: hits[0], tm: tm, decoded: decoded, queued: queued}, nil
+	}
+	r, err := s.batch.search(ctx, tk, key, x)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return searched{}, err
 	}
-	resp := api.SearchResponse{Method: string(method), Results: make([]api.Result, 0, len(hits[0]))}
-	for _, h := range hits[0] {
-		// An image deleted since the search is dropped here.
-		if ent, ok := s.e.Entry(h.Index); ok {
-			resp.Results = append(resp.Results, api.Result{ID: ent.ID, Key: ent.Key, Label: ent.Label, Class: ent.Class, Score: h.Score})
-		}
-	}
-	resp.Ms = api.Timing{Decode: ms(decoded), Queue: ms(queued), Encode: ms(tm.Encode), Search: ms(tm.Search), Total: ms(time.Since(start))}
-	writeJSON(w, http.StatusOK, resp)
+	return searched{hits: r.hits, tm: r.tm, decoded: decoded, queued: queued + r.wait}, nil
 }
 
 func (s *Server) handleAdd(w http.ResponseWriter, r *http.Request) {

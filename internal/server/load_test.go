@@ -27,6 +27,7 @@ import (
 var (
 	loadFlag  = flag.Bool("load", false, "run the long load test: 200 searches per method and concurrency level, 50 adds while searching")
 	loadModel = flag.String("load-model", "", "run the load test on a copy of this trained model directory instead of the tiny test model")
+	loadBatch = flag.Duration("load-batch", server.DefaultConfig().BatchWindow, "the server's batch window in the load test (0: no batching)")
 )
 
 // loadSize is the number of requests of each measured run, and the time
@@ -128,7 +129,7 @@ func TestLoad(t *testing.T) {
 	if *loadModel != "" {
 		f = startModel(t, *loadModel)
 	} else {
-		f = start(t, server.Config{})
+		f = start(t, server.Config{BatchWindow: *loadBatch})
 	}
 	if err := f.srv.Warm(); err != nil {
 		t.Fatal(err)
@@ -142,8 +143,8 @@ func TestLoad(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
-	t.Logf("loopback, %d searches per run (at most %v), %d CPUs, GOMAXPROCS %d, %d search slots, backend %s, %d images, one query image per request",
-		n, limit, runtime.NumCPU(), runtime.GOMAXPROCS(0), server.DefaultConfig().Concurrency, config.Backend(), f.e.Stats().Images)
+	t.Logf("loopback, %d searches per run (at most %v), %d CPUs, GOMAXPROCS %d, %d search slots, backend %s, %d images, one query image per request, batch window %v, irgen one pass %v",
+		n, limit, runtime.NumCPU(), runtime.GOMAXPROCS(0), server.DefaultConfig().Concurrency, config.Backend(), f.e.Stats().Images, *loadBatch, f.e.OnePass())
 	for _, m := range []string{"irgen", "knn"} {
 		for _, c := range []int{1, 8, 32} {
 			rctx, cancel := context.WithTimeout(ctx, limit)
@@ -318,7 +319,7 @@ func restart(t *testing.T, dir string) *fixture {
 	}
 	f.e, f.cat = e, cat
 	t.Cleanup(func() { cat.Close() })
-	f.srv = server.New(e, cat, server.Config{})
+	f.srv = server.New(e, cat, server.Config{BatchWindow: *loadBatch})
 	f.ts = newLoopbackServer(t, f.srv.Handler())
 	f.client = loadClient(t, f.ts.URL)
 	return f

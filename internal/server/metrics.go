@@ -23,6 +23,9 @@ var buckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 // exposition format by hand (a handful of series need no client library).
 type metrics struct {
 	inflight atomic.Int64
+	// batches counts the engine calls of batched searches, batched the
+	// searches they answered.
+	batches, batched atomic.Int64
 
 	mu       sync.Mutex
 	requests map[routeCode]uint64
@@ -109,6 +112,16 @@ func (m *metrics) write(w io.Writer, st engine.Stats) {
 	}
 	for _, g := range gauges {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %d\n", g.name, g.help, g.name, g.name, g.v)
+	}
+	counters := []struct {
+		name, help string
+		v          int64
+	}{
+		{"irgen_search_batches_total", "Engine calls that answered batched searches.", m.batches.Load()},
+		{"irgen_search_batched_total", "Searches answered in batches.", m.batched.Load()},
+	}
+	for _, c := range counters {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", c.name, c.help, c.name, c.name, c.v)
 	}
 }
 

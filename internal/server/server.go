@@ -59,12 +59,21 @@ type Config struct {
 	Originals func(id int, key string) (image.Image, error)
 	// Access says who may change the collection.
 	Access Access
+	// BatchWindow is how long a search may wait for other searches of the
+	// same method, k and beam to run in one engine call with it (they are
+	// answered each with its own results). A search waits only while
+	// others are on their way, never when it is alone, and its batch
+	// keeps collecting while all slots are busy. 0 turns batching off:
+	// each search runs alone.
+	BatchWindow time.Duration
+	// MaxBatch is the most searches one engine call answers.
+	MaxBatch int
 }
 
 // DefaultConfig returns 32 MiB bodies (128 MiB of them at once),
 // 40-megapixel images of at most 64 MiB decoded, 10 s
-// requests, one search slot per CPU, k up to 1000 (default 20) and beams
-// up to 200.
+// requests, one search slot per CPU, k up to 1000 (default 20), beams
+// up to 200, and searches batched within 2 ms, 16 at most.
 func DefaultConfig() Config {
 	return Config{
 		MaxBodyBytes:    32 << 20,
@@ -77,6 +86,8 @@ func DefaultConfig() Config {
 		DefaultK:        20,
 		MaxBeam:         200,
 		ShutdownTimeout: 30 * time.Second,
+		BatchWindow:     2 * time.Millisecond,
+		MaxBatch:        16,
 	}
 }
 
@@ -112,6 +123,7 @@ type Server struct {
 	stored  atomic.Int64           // bytes of image files in the catalog
 	bounded bool                   // the catalog keeps MaxCatalogBytes itself
 	slots   chan struct{}
+	batch   *batcher // nil: searches run alone
 	metrics *metrics
 	handler http.Handler
 }
@@ -147,7 +159,16 @@ func New(e *engine.Engine, cat Catalog, cfg Config) *Server {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = d.ShutdownTimeout
 	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = d.MaxBatch
+	}
 	s := &Server{e: e, cat: cat, cfg: cfg, access: cfg.Access, bodies: newBudget(cfg.MaxBodyMemory), slots: make(chan struct{}, cfg.Concurrency), metrics: newMetrics()}
+	if cfg.BatchWindow > 0 {
+		s.batch = newBatcher(s, cfg.BatchWindow, cfg.MaxBatch)
+	}
+	if e.OnePass() {
+		slog.Info("server: irgen encodes each query once (the decoder's encoder is the tokenizer's)")
+	}
 	if sb, ok := cat.(StoredBounder); ok {
 		sb.BoundStored(cfg.MaxCatalogBytes)
 		s.bounded = true
@@ -270,13 +291,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // Warm runs one search by every method (default beam) on a blank image,
+// and with batching, on batches of 2, 4, … up to MaxBatch blank images,
 // so that the first requests do not pay for compiling the encoder and
 // decoder graphs.
 func (s *Server) Warm() error {
-	x := make([]float32, s.e.Transform.Len())
+	sizes, opt := []int{1}, engine.Options{K: 1, Beam: 30}
+	if s.batch != nil {
+		opt.Batch = s.cfg.MaxBatch
+		for n := 2; n < 2*s.cfg.MaxBatch; n *= 2 {
+			sizes = append(sizes, min(n, s.cfg.MaxBatch))
+		}
+	}
 	for _, m := range s.methods() {
-		if _, _, err := s.e.Search(m, x, 1, engine.Options{K: 1, Beam: 30}); err != nil {
-			return fmt.Errorf("server: warm up %s: %w", m, err)
+		for _, n := range sizes {
+			x := make([]float32, n*s.e.Transform.Len())
+			if _, _, err := s.e.Search(m, x, n, opt); err != nil {
+				return fmt.Errorf("server: warm up %s: %w", m, err)
+			}
 		}
 	}
 	return nil

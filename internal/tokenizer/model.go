@@ -22,8 +22,16 @@ const (
 // images [B, H, W, C], and the encoder tokens it came from.
 func Feature(root *model.Scope, c Config, images *Node) (feature, tokens *Node) {
 	tokens = encoder.Forward(root.Store().Scope(EncoderScope), c.Encoder, images)
+	return Head(root, c, tokens), tokens
+}
+
+// Head computes the L2-normalized feature [B, FeatureDim] from the encoder
+// tokens [B, T, D], with the variables under HeadScope+"/fc" of root's
+// store: the part of Feature after the encoder, for a graph that has the
+// tokens already (the decoder's query encoder, when it is this one).
+func Head(root *model.Scope, c Config, tokens *Node) *Node {
 	f := nn.Dense(root.Store().Scope(HeadScope).In("fc"), encoder.ClassToken(tokens), c.FeatureDim, true)
-	return L2Normalize(f, -1), tokens
+	return L2Normalize(f, -1)
 }
 
 // logits is the cosine classifier: Scale · normalize(x) · normalize(W).

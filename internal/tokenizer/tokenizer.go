@@ -74,12 +74,18 @@ func (m *Model) saveWeights(path string) error {
 // Features encodes n images (n × H × W × C, normalized) into n
 // L2-normalized features of Config.FeatureDim values.
 func (m *Model) Features(images []float32, n int) ([]float32, error) {
+	return m.FeaturesBatch(images, n, m.Batch)
+}
+
+// FeaturesBatch is Features with batch images per encoder call instead of
+// m.Batch; each batch size compiles the graph once more.
+func (m *Model) FeaturesBatch(images []float32, n, batch int) ([]float32, error) {
 	graph := func(scope *model.Scope, x *Node) *Node {
 		f, _ := Feature(scope, m.Config, x)
 		return f
 	}
 	return m.feat.Run(encoder.Job{Backend: m.Backend, Vars: m.Vars, Config: m.Config.Encoder, Graph: graph,
-		Batch: m.Batch, Dim: m.Config.FeatureDim, Name: "tokenizer", Verb: "encode"}, images, n)
+		Batch: batch, Dim: m.Config.FeatureDim, Name: "tokenizer", Verb: "encode"}, images, n)
 }
 
 // Quantizer returns the residual quantizer of the trained codebooks.
