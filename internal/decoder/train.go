@@ -163,14 +163,8 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *datas
 // ahead by input (wait for a load still in flight when the run ends).
 func newStep(m *Model, tc TrainConfig, src *dataset.Loader, pairs *Pairs, steps int) (step func(i int) (string, error), input *train.Ahead[stepInput], err error) {
 	batches := &train.Batches{Seed: tc.Seed, N: src.Len(), Size: tc.Batch}
-	opt := nn.DefaultAdamW(steps, int(tc.WarmupEpochs*float64(batches.PerEpoch())))
-	opt.LR, opt.WarmupLR, opt.ClipNorm = tc.LR, tc.LR/1000, 1
-	opt.Multipliers = map[string]float64{EncoderScope: tc.EncoderLRMult}
-	if tc.EncoderLRMult == 0 {
-		m.freezeEncoder()
-	}
 	ec := m.Encoder
-	exec, err := newStepExec(m, opt)
+	exec, err := newStepExec(m, stepOptimizer(m, tc, steps, batches.PerEpoch()))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -199,6 +193,18 @@ func newStep(m *Model, tc TrainConfig, src *dataset.Loader, pairs *Pairs, steps 
 		}
 		return fmt.Sprintf("epoch %d loss %.3f token-acc %.3f lr %.2g", i/batches.PerEpoch()+1, v[0], v[1], v[2]), nil
 	}, input, nil
+}
+
+// stepOptimizer returns the optimizer of a run of steps steps of perEpoch
+// a epoch; with an encoder rate of 0 it freezes m's encoder.
+func stepOptimizer(m *Model, tc TrainConfig, steps, perEpoch int) nn.AdamW {
+	opt := nn.DefaultAdamW(steps, int(tc.WarmupEpochs*float64(perEpoch)))
+	opt.LR, opt.WarmupLR, opt.ClipNorm = tc.LR, tc.LR/1000, 1
+	opt.Multipliers = map[string]float64{EncoderScope: tc.EncoderLRMult}
+	if tc.EncoderLRMult == 0 {
+		m.freezeEncoder()
+	}
+	return opt
 }
 
 // stepInput is the input of a training step: the images of its batch,

@@ -164,24 +164,12 @@ func newTrainer(m *Model, tc TrainConfig, src *dataset.Loader, st train.State[Tr
 	// The codebooks are made by the first step of epoch QuantizeAfter: a
 	// run that did it is past it.
 	t.codebooksReady = st.Done > tc.QuantizeAfter*spe
-	opt := nn.DefaultAdamW(st.Steps, int(tc.WarmupEpochs*float64(spe)))
-	opt.LR = tc.LR
-	opt.WarmupLR = tc.LR / 1000
-	opt.ClipNorm = 1
-	opt.Multipliers = map[string]float64{EncoderScope: tc.EncoderLRMult}
-	stepFn := func(quantize bool) (*model.Exec, error) {
-		return model.NewExec(m.Backend, m.Vars, func(scope *model.Scope, images, labels *Node) []*Node {
-			scope.Store().SetTraining(images.Graph(), true) // see nn.Activation.Apply
-			l := Loss(scope, m.Config, images, labels, quantize)
-			lr := opt.Update(scope, l.Total)
-			return []*Node{l.Total, l.Classify, l.Reconstruct, l.Commit, l.Accuracy, lr}
-		})
-	}
+	opt := stepOptimizer(tc, st.Steps, spe)
 	var err error
-	if t.classify, err = stepFn(false); err != nil {
+	if t.classify, err = newStepExec(m, opt, false); err != nil {
 		return nil, err
 	}
-	if t.full, err = stepFn(true); err != nil {
+	if t.full, err = newStepExec(m, opt, true); err != nil {
 		return nil, err
 	}
 	ec := m.Config.Encoder
@@ -193,6 +181,29 @@ func newTrainer(m *Model, tc TrainConfig, src *dataset.Loader, st train.State[Tr
 		return src.Fill(idx, tc.Seed<<32+int64(i), b.images, b.labels)
 	})
 	return t, nil
+}
+
+// stepOptimizer returns the optimizer of a run of steps steps of
+// perEpoch a epoch.
+func stepOptimizer(tc TrainConfig, steps, perEpoch int) nn.AdamW {
+	opt := nn.DefaultAdamW(steps, int(tc.WarmupEpochs*float64(perEpoch)))
+	opt.LR = tc.LR
+	opt.WarmupLR = tc.LR / 1000
+	opt.ClipNorm = 1
+	opt.Multipliers = map[string]float64{EncoderScope: tc.EncoderLRMult}
+	return opt
+}
+
+// newStepExec compiles a training step: classification alone, or with
+// the quantization losses (quantize); it takes images and labels and
+// returns the losses, the accuracy and the learning rate.
+func newStepExec(m *Model, opt nn.AdamW, quantize bool) (*model.Exec, error) {
+	return model.NewExec(m.Backend, m.Vars, func(scope *model.Scope, images, labels *Node) []*Node {
+		scope.Store().SetTraining(images.Graph(), true) // see nn.Activation.Apply
+		l := Loss(scope, m.Config, images, labels, quantize)
+		lr := opt.Update(scope, l.Total)
+		return []*Node{l.Total, l.Classify, l.Reconstruct, l.Commit, l.Accuracy, lr}
+	})
 }
 
 // step runs step i.
@@ -233,6 +244,10 @@ func (t *trainer) validate() (float64, string, error) {
 // initCodebooks fits the residual quantizer on the current features of up
 // to KMeansSample training images and copies it into the codebooks.
 func initCodebooks(m *Model, src *dataset.Loader, tc TrainConfig) error {
+	start := time.Now()
+	defer func() {
+		fmt.Fprintf(tc.Out, "tokenizer: codebooks made in %s\n", time.Since(start).Round(time.Second/10))
+	}()
 	n := min(tc.KMeansSample, src.Len())
 	idx := rand.New(rand.NewPCG(uint64(tc.Seed), 1<<40)).Perm(src.Len())[:n]
 	feats, err := Encode(m, src, idx)
