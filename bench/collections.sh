@@ -11,7 +11,8 @@
 # irgen, irgen-gen, knn and rqtree on its queries and prints one table.
 # Use the ONNX Runtime backend for speed (README, Backends): GOMLX_BACKEND=
 # onnx:cpu with a binary built with -tags onnx; IRGEN names the binary
-# (default bin/irgen). ONLY=NAME runs one collection.
+# (default bin/irgen). ONLY=NAME runs one collection; NAMES="fm10k" times
+# 'irgen index' on 10,000 Fashion-MNIST images as class folders.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/collections}
@@ -28,11 +29,11 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq "${need[@]}"
 fi
 data="$out/data"
-[ -e "$data/mix2k/manifest.csv" ] || go run ./bench/collections -out "$data"
+[ -e "$data/mix2k/manifest.csv" ] && [ -e "$data/fm10k" ] || go run ./bench/collections -out "$data"
 
-declare -A source=([fm5k]="$data/fm5k" [digits5k]="$data/digits5k" [mix2k]="$data/mix2k/manifest.csv")
+declare -A source=([fm5k]="$data/fm5k" [digits5k]="$data/digits5k" [mix2k]="$data/mix2k/manifest.csv" [fm10k]="$data/fm10k")
 args=()
-for name in fm5k digits5k mix2k; do
+for name in ${NAMES:-fm5k digits5k mix2k}; do
   [ -n "${ONLY:-}" ] && [ "$ONLY" != "$name" ] && continue
   model="$out/$name"
   start=$(date +%s)

@@ -8,6 +8,9 @@
 //	mix2k     2,000 images of 20 classes, 100 a class: 10 Fashion-MNIST
 //	          classes from its test images and the 10 digits, 28×28 and
 //	          20×20 mixed, as a CSV manifest (80% trainval, 20% query)
+//	fm10k     10,000 Fashion-MNIST training images (1,000 a class, the
+//	          last 1,000 of each class: none of fm5k's) as class folders,
+//	          for the time 'irgen index' takes on a 10,000-image folder
 //
 // Usage: go run ./bench/collections -out DIR
 package main
@@ -22,6 +25,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/irgen/irgen/internal/dataset"
@@ -54,6 +58,26 @@ func main() {
 	if err := writeManifest(filepath.Join(*out, "mix2k"), mix); err != nil {
 		log.Fatal(err)
 	}
+	if err := writeFolders(filepath.Join(*out, "fm10k"), lastPerClass(fm.Train, fm.Classes, 1000)); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// lastPerClass takes the last n images of each class of s.
+func lastPerClass(s dataset.Split, names []string, n int) []class {
+	var idx []int
+	left := make([]int, len(names))
+	for i := range left {
+		left[i] = n
+	}
+	for i := s.Len() - 1; i >= 0; i-- {
+		if l := s.Label(i); left[l] > 0 {
+			left[l]--
+			idx = append(idx, i)
+		}
+	}
+	slices.Reverse(idx)
+	return perClass(dataset.Sub(s, idx), names, n)
 }
 
 type class struct {

@@ -42,7 +42,7 @@ func (f *decoderFlags) define(fs flagDefiner) {
 	fs.IntVar(&f.steps, "dec-steps", 0, "decoder optimizer steps, overriding the budget rule (0 = from the collection size)")
 	fs.IntVar(&f.batch, "dec-batch", 128, "decoder images per step")
 	fs.Float64Var(&f.lr, "dec-lr", 5e-4, "decoder peak learning rate")
-	fs.Float64Var(&f.encoderLRMult, "dec-encoder-lr-mult", 0.01, "encoder learning rate as a fraction of the decoder's (IRGen: 0.01; 0 freezes the encoder: no gradient through it, faster steps)")
+	fs.Float64Var(&f.encoderLRMult, "dec-encoder-lr-mult", 0, "encoder learning rate as a fraction of the decoder's: 0 keeps the tokenizer's encoder (no gradient through it: steps about 1.8× faster, and a served query is encoded once); IRGen: 0.01")
 	fs.Float64Var(&f.smoothing, "smoothing", 0.1, "label smoothing")
 	fs.Float64Var(&f.warmup, "dec-warmup-epochs", 0.5, "decoder warm-up epochs")
 	fs.Float64Var(&f.val, "dec-val", defaultVal, "share of the training images held out to validate the decoder and choose the ranking (0 = none), at most 1,000 images")

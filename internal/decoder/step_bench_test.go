@@ -6,12 +6,29 @@ import (
 	"os"
 	"testing"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/irgen/irgen/internal/backend"
 	"github.com/irgen/irgen/internal/encoder"
+	"github.com/irgen/irgen/internal/tokenizer"
 	"github.com/irgen/irgen/internal/train"
 )
+
+// tokenizerVars returns the variables of an untrained tokenizer over enc,
+// created by encoding one image: the encoder a decoder starts from (and,
+// frozen, keeps).
+func tokenizerVars(b *testing.B, be compute.Backend, enc encoder.Config) *model.Store {
+	tok, err := tokenizer.New(be, tokenizer.DefaultConfig(enc, 10), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := tok.Features(make([]float32, enc.ImageSize*enc.ImageSize*enc.Channels), 1); err != nil {
+		b.Fatal(err)
+	}
+	return tok.Vars
+}
 
 // BenchmarkTrainStep times the decoder's training step alone, on inputs
 // made once, on the backend $GOMLX_BACKEND names: the rate that
@@ -29,7 +46,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			m, err := New(be, DefaultConfig(4, 256), enc, nil, 1)
+			m, err := New(be, DefaultConfig(4, 256), enc, tokenizerVars(b, be, enc), 1)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -34,7 +34,10 @@ type TrainConfig struct {
 	Budget train.Budget `json:"budget"`
 	Batch  int          `json:"batch"`
 	LR     float64      `json:"lr"` // peak rate of the decoder
-	// EncoderLRMult scales the encoder's rate; IRGen uses 0.01.
+	// EncoderLRMult scales the encoder's rate; IRGen uses 0.01. At 0
+	// (the default) the encoder stays the tokenizer's: steps compute no
+	// gradient through it, and a served query is encoded once for both
+	// the decoder and the ranking (engine.OnePass).
 	EncoderLRMult float64 `json:"encoder_lr_mult"`
 	WarmupEpochs  float64 `json:"warmup_epochs"`
 	Seed          int64   `json:"seed"`
@@ -64,7 +67,7 @@ func DefaultBudget() train.Budget {
 
 // DefaultTrainConfig returns CPU-sized settings.
 func DefaultTrainConfig() TrainConfig {
-	return TrainConfig{Budget: DefaultBudget(), Batch: 128, LR: 5e-4, EncoderLRMult: 0.01, WarmupEpochs: 0.5, Seed: 1,
+	return TrainConfig{Budget: DefaultBudget(), Batch: 128, LR: 5e-4, EncoderLRMult: 0, WarmupEpochs: 0.5, Seed: 1,
 		ValidEvery: 200, Patience: 4, SaveEvery: 5 * time.Minute, Out: os.Stderr}
 }
 
