@@ -28,6 +28,7 @@ var (
 	loadFlag  = flag.Bool("load", false, "run the long load test: 200 searches per method and concurrency level, 50 adds while searching")
 	loadModel = flag.String("load-model", "", "run the load test on a copy of this trained model directory instead of the tiny test model")
 	loadBatch = flag.Duration("load-batch", server.DefaultConfig().BatchWindow, "the server's batch window in the load test (0: no batching)")
+	loadN     = flag.Int("load-searches", 200, "with -load: searches per method and concurrency level (each run stops after 30 ms a search, at least 6 s)")
 )
 
 // loadSize is the number of requests of each measured run, and the time
@@ -35,7 +36,8 @@ var (
 // minute on a slow machine).
 func loadSize() (searches, adds int, limit time.Duration) {
 	if *loadFlag {
-		return 200, 50, 6 * time.Second
+		n := max(*loadN, 1)
+		return n, 50, max(6*time.Second, time.Duration(n)*30*time.Millisecond)
 	}
 	return 24, 8, 5 * time.Second
 }
