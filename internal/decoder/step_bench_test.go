@@ -3,15 +3,14 @@ package decoder
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"testing"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
-	"github.com/irgen/irgen/internal/backend"
 	"github.com/irgen/irgen/internal/encoder"
+	"github.com/irgen/irgen/internal/testutil"
 	"github.com/irgen/irgen/internal/tokenizer"
 	"github.com/irgen/irgen/internal/train"
 )
@@ -38,14 +37,7 @@ func tokenizerVars(b *testing.B, be compute.Backend, enc encoder.Config) *model.
 func BenchmarkTrainStep(b *testing.B) {
 	for _, mult := range []float64{0, 0.01} {
 		b.Run(fmt.Sprintf("encoder-lr-mult=%g", mult), func(b *testing.B) {
-			be, err := backend.New(os.Getenv("GOMLX_BACKEND"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			enc, err := encoder.Size("mini-hybrid")
-			if err != nil {
-				b.Fatal(err)
-			}
+			be, enc := testutil.StepBench(b)
 			m, err := New(be, DefaultConfig(4, 256), enc, tokenizerVars(b, be, enc), 1)
 			if err != nil {
 				b.Fatal(err)

@@ -60,3 +60,19 @@ func Loader(n int) *dataset.Loader {
 func Encoder() encoder.Config {
 	return encoder.Config{ImageSize: 8, Patch: 4, Channels: 1, Dim: 16, Depth: 1, Heads: 2, MLPDim: 32, Activation: nn.GELU, Eps: 1e-6}
 }
+
+// StepBench returns what the train-step benchmarks run on: the backend
+// $GOMLX_BACKEND names (as irgen's commands use it) and the mini-hybrid
+// encoder, irgen's default.
+func StepBench(tb testing.TB) (compute.Backend, encoder.Config) {
+	tb.Helper()
+	be, err := backend.New(os.Getenv("GOMLX_BACKEND"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	enc, err := encoder.Size("mini-hybrid")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return be, enc
+}

@@ -2,13 +2,11 @@ package tokenizer
 
 import (
 	"math/rand/v2"
-	"os"
 	"testing"
 
 	"github.com/gomlx/gomlx/core/tensors"
 
-	"github.com/irgen/irgen/internal/backend"
-	"github.com/irgen/irgen/internal/encoder"
+	"github.com/irgen/irgen/internal/testutil"
 	"github.com/irgen/irgen/internal/train"
 )
 
@@ -18,14 +16,7 @@ import (
 // train-tokenizer's closing line ("N steps in …, img/s") is to be set
 // against (mini-hybrid, 10 classes, batch 128).
 func BenchmarkTrainStep(b *testing.B) {
-	be, err := backend.New(os.Getenv("GOMLX_BACKEND"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	enc, err := encoder.Size("mini-hybrid")
-	if err != nil {
-		b.Fatal(err)
-	}
+	be, enc := testutil.StepBench(b)
 	m, err := New(be, DefaultConfig(enc, 10), 1)
 	if err != nil {
 		b.Fatal(err)

@@ -114,19 +114,31 @@ func forgetEmbeddings(t *testing.T, dir string) {
 	}
 }
 
-func readIRT(t *testing.T, dir, file string) []float32 {
+// readVectors returns the vectors that read finds in file of the model
+// in dir, which the model's manifest must record as it is.
+func readVectors(t *testing.T, dir, file string, read func(path string) ([]float32, error)) []float32 {
 	t.Helper()
-	f, err := os.Open(dir + "/" + file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	e, err := irt.ReadEmbeddings(f)
+	v, err := read(dir + "/" + file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkRecorded(t, dir, file)
-	return e.Data
+	return v
+}
+
+func readIRT(t *testing.T, dir, file string) []float32 {
+	return readVectors(t, dir, file, func(path string) ([]float32, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		e, err := irt.ReadEmbeddings(f)
+		if err != nil {
+			return nil, err
+		}
+		return e.Data, nil
+	})
 }
 
 // bovwFlags make train-bovw quick on the test model.
@@ -135,23 +147,23 @@ var bovwFlags = []string{"--k", "16", "--train-descriptors", "3000", "--kmeans-i
 // readBoVW returns the weighted histograms of the model's BoVW index:
 // its counts and its inverse document frequencies.
 func readBoVW(t *testing.T, dir string) []float32 {
-	t.Helper()
-	ix, err := bovw.Load(dir + "/" + bovw.File)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkRecorded(t, dir, bovw.File)
-	return ix.Vectors()
+	return readVectors(t, dir, bovw.File, func(path string) ([]float32, error) {
+		ix, err := bovw.Load(path)
+		if err != nil {
+			return nil, err
+		}
+		return ix.Vectors(), nil
+	})
 }
 
 func readMRL(t *testing.T, dir string) []float32 {
-	t.Helper()
-	e, err := mrl.ReadEmbeddings(dir + "/" + mrl.EmbeddingsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkRecorded(t, dir, mrl.EmbeddingsFile)
-	return e.Data
+	return readVectors(t, dir, mrl.EmbeddingsFile, func(path string) ([]float32, error) {
+		e, err := mrl.ReadEmbeddings(path)
+		if err != nil {
+			return nil, err
+		}
+		return e.Data, nil
+	})
 }
 
 // checkRecorded checks that the model's manifest records file as it is.
