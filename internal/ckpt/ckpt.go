@@ -24,6 +24,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/irgen/irgen/internal/nn"
 	"github.com/irgen/irgen/internal/store"
 )
 
@@ -111,6 +112,29 @@ func CopyVars(from, to *model.Store, prefix, prepend string) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// NewStore returns the variables of a new model: copies of those of from
+// under each of prefixes, for a model that starts from another's weights
+// (none for a nil from), with the rest to be initialized from seed
+// (nn.ParamSeed). It fails if from has no variable under one of the
+// prefixes.
+func NewStore(seed int64, from *model.Store, prefixes ...string) (*model.Store, error) {
+	vars := model.NewStore()
+	vars.SetParam(nn.ParamSeed, seed)
+	if from == nil {
+		return vars, nil
+	}
+	for _, p := range prefixes {
+		n, err := CopyVars(from, vars, p, "")
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("ckpt: the starting model has no variables under %s", p)
+		}
+	}
+	return vars, nil
 }
 
 // LoadFile is Load from the file at path; its errors name the file.

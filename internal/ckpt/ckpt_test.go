@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/irgen/irgen/internal/nn"
 	"github.com/irgen/irgen/internal/store/storetest"
 )
 
@@ -149,5 +150,25 @@ func TestCopyVars(t *testing.T) {
 	}
 	if to.GetVariable("/key/head/c") != nil {
 		t.Error("copied a variable outside the prefix")
+	}
+}
+
+func TestNewStore(t *testing.T) {
+	from := testStore(t)
+	vars, err := NewStore(7, from, "/enc/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seed, _ := vars.GetParam(nn.ParamSeed); seed != int64(7) {
+		t.Errorf("seed param = %v; want 7", seed)
+	}
+	if vars.GetVariable("/enc/w") == nil || vars.GetVariable("/adamw/step") != nil {
+		t.Errorf("copied %d variables; want /enc/w only", vars.NumVariables())
+	}
+	if vars, err := NewStore(7, nil, "/enc/"); err != nil || vars.NumVariables() != 0 {
+		t.Errorf("NewStore(nil from): %v; want an empty store", err)
+	}
+	if _, err := NewStore(7, from, "/enc/", "/head/"); err == nil || !strings.Contains(err.Error(), "/head/") {
+		t.Errorf("NewStore(missing prefix) = %v; want an error naming /head/", err)
 	}
 }

@@ -139,6 +139,21 @@ func LoadBundle[C, M any](f Files, b *store.Bundle, build func(C) (m M, vars *mo
 	return loadInto(f, c, build, func(vars *model.Store) error { return f.LoadWeights(b, vars) })
 }
 
+// Build returns the build function of LoadDir and LoadBundle for models
+// that newModel makes, with fresh variables, from their configuration;
+// vars returns a model's variables. newModel's errors are returned as
+// they are.
+func Build[C, M any](newModel func(C) (M, error), vars func(M) *model.Store) func(C) (M, *model.Store, error) {
+	return func(c C) (M, *model.Store, error) {
+		m, err := newModel(c)
+		if err != nil {
+			var zero M
+			return zero, nil, err
+		}
+		return m, vars(m), nil
+	}
+}
+
 func loadInto[C, M any](f Files, c C, build func(C) (M, *model.Store, error), load func(*model.Store) error) (M, error) {
 	var zero M
 	m, vars, err := build(c)

@@ -78,3 +78,32 @@ func TestFiles(t *testing.T) {
 		t.Errorf("LoadWeights(altered file) = %v; want ErrCorrupt", err)
 	}
 }
+
+func TestBuild(t *testing.T) {
+	type testModel struct {
+		c    testConfig
+		vars *model.Store
+	}
+	build := Build(func(c testConfig) (*testModel, error) {
+		if c.Dim <= 0 {
+			return nil, errors.New("bad dim")
+		}
+		return &testModel{c: c, vars: model.NewStore()}, nil
+	}, func(m *testModel) *model.Store { return m.vars })
+
+	f := Files{Config: "m.json", Weights: "m.ckpt", Name: "test"}
+	dir := t.TempDir()
+	if err := f.Save(dir, testConfig{Dim: 3}, testStore(t)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadDir(f, dir, build)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.c.Dim != 3 || m.vars.NumVariables() != 2 {
+		t.Errorf("LoadDir = dim %d, %d variables; want 3, 2", m.c.Dim, m.vars.NumVariables())
+	}
+	if m, vars, err := build(testConfig{}); m != nil || vars != nil || err == nil {
+		t.Errorf("build(bad config) = %v, %v, %v; want nil, nil, an error", m, vars, err)
+	}
+}

@@ -96,17 +96,23 @@ func selfRecall(ix *hnsw.Index, feats []float32, dim, k, m int) (float64, error)
 	if err != nil {
 		return 0, err
 	}
-	var sum float64
-	for q := range m {
+	return float64(overlap(truth, got)) / float64(m*k), nil
+}
+
+// overlap counts the results of approx that are among the exact results
+// of the same query, over every query of exact.
+func overlap(exact, approx [][]knn.Result) int {
+	var n int
+	for q := range exact {
 		want := map[int]bool{}
-		for _, t := range truth[q] {
-			want[t.ID] = true
+		for _, r := range exact[q] {
+			want[r.ID] = true
 		}
-		for _, h := range got[q] {
-			if want[h.ID] {
-				sum++
+		for _, r := range approx[q] {
+			if want[r.ID] {
+				n++
 			}
 		}
 	}
-	return sum / float64(m*k), nil
+	return n
 }

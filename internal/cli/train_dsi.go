@@ -251,12 +251,7 @@ func (r *dsiRun) indexPhase(ctx context.Context, m *decoder.Model) (float64, err
 	if err != nil {
 		return 0, err
 	}
-	acc, err := dsi.IndexingAccuracy(zs, r.ids, r.tr, r.evalSrc, r.sample, r.f.beam)
-	if err != nil {
-		return 0, err
-	}
-	fmt.Fprintf(stderr, "irgen: ViT-DSI indexing phase trained in %s; zero-shot %v\n", fmtSecs(secs), acc)
-	return secs, nil
+	return r.reportPhase("indexing", "zero-shot", zs, secs)
 }
 
 // retrievalPhase, after indexPhase, fine-tunes the indexed model to map
@@ -284,11 +279,18 @@ func (r *dsiRun) retrievalPhase(ctx context.Context) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	acc, err := dsi.IndexingAccuracy(ft, r.ids, r.tr, r.evalSrc, r.sample, r.f.beam)
+	return r.reportPhase("retrieval", "fine-tuned", ft, secs)
+}
+
+// reportPhase measures the indexing accuracy of m, which the named phase
+// trained in secs, reports it as that of the model called what and
+// returns secs.
+func (r *dsiRun) reportPhase(phase, what string, m *decoder.Model, secs float64) (float64, error) {
+	acc, err := dsi.IndexingAccuracy(m, r.ids, r.tr, r.evalSrc, r.sample, r.f.beam)
 	if err != nil {
 		return 0, err
 	}
-	fmt.Fprintf(stderr, "irgen: ViT-DSI retrieval phase trained in %s; fine-tuned %v\n", fmtSecs(secs), acc)
+	fmt.Fprintf(stderr, "irgen: ViT-DSI %s phase trained in %s; %s %v\n", phase, fmtSecs(secs), what, acc)
 	return secs, nil
 }
 

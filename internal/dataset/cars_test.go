@@ -2,9 +2,6 @@ package dataset
 
 import (
 	"encoding/binary"
-	"errors"
-	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -105,9 +102,7 @@ func TestOpenCarsErrors(t *testing.T) {
 			dir := t.TempDir()
 			file := writeFile(t, dir, carsAnnos, tt.data)
 			_, err := Open(dir, Options{})
-			if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), file) {
-				t.Errorf("Open error = %v; want ErrFormat naming %s containing %q", err, filepath.Base(file), tt.want)
-			}
+			checkFormatErr(t, "Open", err, tt.want, file)
 		})
 	}
 }

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -83,6 +84,19 @@ func checkSplit(t *testing.T, ds *Dataset, name string, s Split, want []item) {
 		if _, err := s.Load(i); err != nil {
 			t.Errorf("%s: Load(%d): %v", name, i, err)
 		}
+	}
+}
+
+// checkFormatErr checks that err, returned by what, wraps ErrFormat and
+// that its message contains each of wants.
+func checkFormatErr(t *testing.T, what string, err error, wants ...string) {
+	t.Helper()
+	ok := errors.Is(err, ErrFormat)
+	for _, w := range wants {
+		ok = ok && strings.Contains(err.Error(), w)
+	}
+	if !ok {
+		t.Errorf("%s error = %v; want ErrFormat containing %q", what, err, wants)
 	}
 }
 

@@ -153,9 +153,7 @@ func TestReadIDXErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, _, err := readIDX(bytes.NewReader(tt.data), 3, "f.idx")
-			if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "f.idx") {
-				t.Errorf("readIDX error = %v; want ErrFormat naming f.idx and containing %q", err, tt.want)
-			}
+			checkFormatErr(t, "readIDX", err, tt.want, "f.idx")
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package dataset
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,9 +67,7 @@ func TestOpenCUBErrors(t *testing.T) {
 			writeCUB(t, dir)
 			writeFile(t, dir, tt.file, []byte(tt.content))
 			_, err := Open(dir, Options{})
-			if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Open error = %v; want ErrFormat containing %q", err, tt.want)
-			}
+			checkFormatErr(t, "Open", err, tt.want)
 		})
 	}
 }
@@ -126,9 +123,7 @@ func TestOpenInShopErrors(t *testing.T) {
 			dir := t.TempDir()
 			writeFile(t, dir, inshopList, []byte(tt.content))
 			_, err := Open(dir, Options{})
-			if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Open error = %v; want ErrFormat containing %q", err, tt.want)
-			}
+			checkFormatErr(t, "Open", err, tt.want)
 		})
 	}
 }
@@ -157,9 +152,8 @@ func TestOpenSOP(t *testing.T) {
 	})
 
 	writeFile(t, dir, sopTest, []byte("image_id class_id super_class_id path\n1 x 1 a.jpg\n"))
-	if _, err := Open(dir, Options{}); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "Ebay_test.txt:2: bad id \"x\"") {
-		t.Errorf("Open error = %v; want ErrFormat at Ebay_test.txt:2", err)
-	}
+	_, err := Open(dir, Options{})
+	checkFormatErr(t, "Open", err, "Ebay_test.txt:2: bad id \"x\"")
 	os.Remove(filepath.Join(dir, sopTest))
 	if ds, err := Open(dir, Options{}); err == nil && ds.Name == "sop" {
 		t.Error("SOP detected without Ebay_test.txt")

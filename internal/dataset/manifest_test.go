@@ -73,9 +73,7 @@ func TestParseManifestErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := parseManifest(strings.NewReader(tt.csv), "m.csv")
-			if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error = %v; want ErrFormat containing %q", err, tt.want)
-			}
+			checkFormatErr(t, "parseManifest", err, tt.want)
 		})
 	}
 }

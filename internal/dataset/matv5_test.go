@@ -254,9 +254,7 @@ func TestMATErrors(t *testing.T) {
 				max = 200
 			}
 			_, err := readMAT(bytes.NewReader(tt.data), max)
-			if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error = %v; want ErrFormat containing %q", err, tt.want)
-			}
+			checkFormatErr(t, "readMAT", err, tt.want)
 		})
 	}
 }

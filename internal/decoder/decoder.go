@@ -59,13 +59,8 @@ var files = ckpt.Files{Config: ConfigFile, Weights: WeightsFile, Name: "decoder"
 
 // Load reads the decoder saved in dir.
 func Load(backend compute.Backend, dir string) (*Model, error) {
-	return ckpt.LoadDir(files, dir, func(s saved) (*Model, *model.Store, error) {
-		m, err := New(backend, s.Decoder, s.Encoder, nil, 0)
-		if err != nil {
-			return nil, nil, err
-		}
-		return m, m.Vars, nil
-	})
+	return ckpt.LoadDir(files, dir, ckpt.Build(func(s saved) (*Model, error) { return New(backend, s.Decoder, s.Encoder, nil, 0) },
+		func(m *Model) *model.Store { return m.Vars }))
 }
 
 func (m *Model) loadWeights(path string) error {

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -12,27 +13,104 @@ import (
 	"github.com/irgen/irgen/internal/testutil"
 )
 
+// stepConfig is the small decoder the step tests compare with teacher
+// forcing.
+var stepConfig = Config{Dim: 16, Depth: 2, Heads: 2, MLPDim: 32, M: 4, L: 5, Activation: "gelu", Eps: 1e-6, Smoothing: 0.1}
+
+// randomMemory returns n standard normal values.
+func randomMemory(rng *rand.Rand, n int) []float32 {
+	mem := make([]float32, n)
+	for i := range mem {
+		mem[i] = float32(rng.NormFloat64())
+	}
+	return mem
+}
+
+// teacherForcing compiles the full teacher-forced pass: log-probabilities
+// [b, M, L] of memory [b, s, e] and codes [b, M].
+func teacherForcing(backend compute.Backend, vars *model.Store, c Config) *model.Exec {
+	return model.MustNewExec(backend, vars, func(scope *model.Scope, memory, codes *Node) *Node {
+		return LogSoftmax(Logits(scope, c, memory, codes), -1)
+	})
+}
+
+// TestStepMatchesTeacherForcing checks the cached incremental decoder
+// against the full teacher-forced pass: the same log-probabilities at every
+// position.
+func TestStepMatchesTeacherForcing(t *testing.T) {
+	backend := testutil.Backend(t)
+	c := stepConfig
+	const b, s, e = 3, 7, 12
+	rng := rand.New(rand.NewPCG(1, 2))
+	mem := randomMemory(rng, b*s*e)
+	codes := make([]int32, b*c.M)
+	for i := range codes {
+		codes[i] = int32(rng.IntN(c.L))
+	}
+	vars := model.NewStore()
+	memT := tensors.FromFlatDataAndDimensions(mem, b, s, e)
+	codesT := tensors.FromFlatDataAndDimensions(codes, b, c.M)
+
+	want := tensors.MustCopyFlatData[float32](teacherForcing(backend, vars, c).MustExec(memT, codesT)[0]) // [b, M, L]
+
+	cross := model.MustNewExec(backend, vars, func(scope *model.Scope, memory *Node) []*Node {
+		k, v := refCrossCache(scope, c, memory)
+		return []*Node{k, v}
+	})
+	cc := cross.MustExec(memT)
+	query := tensors.FromFlatDataAndDimensions([]int32{0, 1, 2}, b)
+	var selfK, selfV *tensors.Tensor
+	for pos := range c.M {
+		tok := make([]int32, b)
+		if pos > 0 {
+			for i := range b {
+				tok[i] = codes[i*c.M+pos-1]
+			}
+		}
+		var step *model.Exec
+		args := []any{tensors.FromFlatDataAndDimensions(tok, b), query, cc[0], cc[1]}
+		if pos == 0 {
+			step = model.MustNewExec(backend, vars, func(scope *model.Scope, tok, query, ck, cv *Node) []*Node {
+				lp, k, v := refStep(scope, c, tok, query, 0, nil, nil, ck, cv)
+				return []*Node{lp, k, v}
+			})
+		} else {
+			step = model.MustNewExec(backend, vars, func(scope *model.Scope, tok, query, ck, cv, sk, sv *Node) []*Node {
+				lp, k, v := refStep(scope, c, tok, query, pos, sk, sv, ck, cv)
+				return []*Node{lp, Concatenate([]*Node{sk, k}, 2), Concatenate([]*Node{sv, v}, 2)}
+			})
+			args = append(args, selfK, selfV)
+		}
+		out := step.MustExec(args...)
+		got := tensors.MustCopyFlatData[float32](out[0])
+		selfK, selfV = out[1], out[2]
+		for i := range b {
+			for l := range c.L {
+				g, w := got[i*c.L+l], want[(i*c.M+pos)*c.L+l]
+				if math.Abs(float64(g-w)) > 1e-4 {
+					t.Fatalf("pos %d beam %d token %d: step logp %g; teacher forcing %g", pos, i, l, g, w)
+				}
+			}
+		}
+	}
+}
+
 // TestGridStepMatchesTeacherForcing decodes a grid of beams whose parents
 // are drawn at random within their query, as beam search reorders them,
 // and checks every slot's log-probabilities against the teacher-forced
 // pass over the slot's whole prefix.
 func TestGridStepMatchesTeacherForcing(t *testing.T) {
 	backend := testutil.Backend(t)
-	c := Config{Dim: 16, Depth: 2, Heads: 2, MLPDim: 32, M: 4, L: 5, Activation: "gelu", Eps: 1e-6, Smoothing: 0.1}
+	c := stepConfig
 	const q, g, s, e = 3, 4, 7, 12
 	rng := rand.New(rand.NewPCG(3, 4))
-	mem := make([]float32, q*s*e)
-	for i := range mem {
-		mem[i] = float32(rng.NormFloat64())
-	}
+	mem := randomMemory(rng, q*s*e)
 	vars := model.NewStore()
 	cross := model.MustNewExec(backend, vars, func(scope *model.Scope, memory *Node) []*Node {
 		return CrossCache(scope, c, memory)
 	})
 	cc := cross.MustExec(tensors.FromFlatDataAndDimensions(mem, q, s, e))
-	full := model.MustNewExec(backend, vars, func(scope *model.Scope, memory, codes *Node) *Node {
-		return LogSoftmax(Logits(scope, c, memory, codes), -1)
-	})
+	full := teacherForcing(backend, vars, c)
 
 	prefix := make([][]int32, q) // per slot of the last grid
 	for i := range prefix {

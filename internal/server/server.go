@@ -91,6 +91,37 @@ func DefaultConfig() Config {
 	}
 }
 
+// resolved returns cfg with DefaultConfig's value for each limit left at
+// zero or below (for Limits, left zero), and MaxBodyMemory at least
+// MaxBodyBytes. MaxCatalogBytes and BatchWindow keep their zero: no
+// bound, no batching.
+func (cfg Config) resolved() Config {
+	d := DefaultConfig()
+	cfg.MaxBodyBytes = orDefault(cfg.MaxBodyBytes, d.MaxBodyBytes)
+	if cfg.Limits == (imageproc.Limits{}) {
+		cfg.Limits = d.Limits
+	}
+	if cfg.MaxBodyMemory < cfg.MaxBodyBytes {
+		cfg.MaxBodyMemory = max(d.MaxBodyMemory, cfg.MaxBodyBytes)
+	}
+	cfg.Timeout = orDefault(cfg.Timeout, d.Timeout)
+	cfg.Concurrency = orDefault(cfg.Concurrency, d.Concurrency)
+	cfg.MaxK = orDefault(cfg.MaxK, d.MaxK)
+	cfg.DefaultK = orDefault(cfg.DefaultK, min(d.DefaultK, cfg.MaxK))
+	cfg.MaxBeam = orDefault(cfg.MaxBeam, d.MaxBeam)
+	cfg.ShutdownTimeout = orDefault(cfg.ShutdownTimeout, d.ShutdownTimeout)
+	cfg.MaxBatch = orDefault(cfg.MaxBatch, d.MaxBatch)
+	return cfg
+}
+
+// orDefault returns v, or d where v is zero or below.
+func orDefault[T int | int64 | time.Duration](v, d T) T {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
 // Catalog is where the served collection is kept: a *catalog.Catalog
 // (embedded SQLite, one server) or a *pgcat.Catalog (PostgreSQL, shared
 // by replicas). Changes reach it through the engine (its journal); the
@@ -131,37 +162,7 @@ type Server struct {
 // New returns a server of e. cat is e's catalog (see catalog.Attach); nil
 // serves without one, and adds and deletes then last until exit.
 func New(e *engine.Engine, cat Catalog, cfg Config) *Server {
-	d := DefaultConfig()
-	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = d.MaxBodyBytes
-	}
-	if cfg.Limits == (imageproc.Limits{}) {
-		cfg.Limits = d.Limits
-	}
-	if cfg.MaxBodyMemory < cfg.MaxBodyBytes {
-		cfg.MaxBodyMemory = max(d.MaxBodyMemory, cfg.MaxBodyBytes)
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = d.Timeout
-	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = d.Concurrency
-	}
-	if cfg.MaxK <= 0 {
-		cfg.MaxK = d.MaxK
-	}
-	if cfg.DefaultK <= 0 {
-		cfg.DefaultK = min(d.DefaultK, cfg.MaxK)
-	}
-	if cfg.MaxBeam <= 0 {
-		cfg.MaxBeam = d.MaxBeam
-	}
-	if cfg.ShutdownTimeout <= 0 {
-		cfg.ShutdownTimeout = d.ShutdownTimeout
-	}
-	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = d.MaxBatch
-	}
+	cfg = cfg.resolved()
 	s := &Server{e: e, cat: cat, cfg: cfg, access: cfg.Access, bodies: newBudget(cfg.MaxBodyMemory), slots: make(chan struct{}, cfg.Concurrency), metrics: newMetrics()}
 	if cfg.BatchWindow > 0 {
 		s.batch = newBatcher(s, cfg.BatchWindow, cfg.MaxBatch)

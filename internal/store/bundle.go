@@ -122,10 +122,15 @@ func (b *Bundle) WriteFile(rel string, write func(w io.Writer) error) error {
 	if err != nil {
 		return err
 	}
+	b.setFile(rel, info)
+	return nil
+}
+
+// setFile records info as bundle file rel's.
+func (b *Bundle) setFile(rel string, info FileInfo) {
 	b.mu.Lock()
 	b.m.Files[rel] = info
 	b.mu.Unlock()
-	return nil
 }
 
 // Record hashes the existing bundle file rel and records it. When rel is a
@@ -145,9 +150,7 @@ func (b *Bundle) Record(rel string) error {
 		if err != nil {
 			return fmt.Errorf("store: record %q: %w", rel, err)
 		}
-		b.mu.Lock()
-		b.m.Files[rel] = info
-		b.mu.Unlock()
+		b.setFile(rel, info)
 		return nil
 	}
 	if !fi.IsDir() {

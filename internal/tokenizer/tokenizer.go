@@ -48,13 +48,8 @@ var files = ckpt.Files{Config: ConfigFile, Weights: WeightsFile, Name: "tokenize
 
 // Load reads the tokenizer saved in dir.
 func Load(backend compute.Backend, dir string) (*Model, error) {
-	return ckpt.LoadDir(files, dir, func(c Config) (*Model, *model.Store, error) {
-		m, err := New(backend, c, 0)
-		if err != nil {
-			return nil, nil, err
-		}
-		return m, m.Vars, nil
-	})
+	return ckpt.LoadDir(files, dir, ckpt.Build(func(c Config) (*Model, error) { return New(backend, c, 0) },
+		func(m *Model) *model.Store { return m.Vars }))
 }
 
 func (m *Model) loadWeights(path string) error {

@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "avx_amd64.h"
 
 // SCALE2 multiplies the two accumulators of one row by the row's scale.
 #define SCALE2(off, tmp, a, b) \
@@ -20,29 +21,24 @@
 	MOVW      AX, off(R13)       \
 	ORL       AX, BX
 
+// ROW2 broadcasts one row value from src into y and adds its products
+// with the panel's two vectors (Y12, Y13) into the row's accumulators.
+#define ROW2(src, y, a, b) \
+	VBROADCASTSS src, y        \
+	VFMADD231PS  Y12, y, a     \
+	VFMADD231PS  Y13, y, b
+
 // STEP6 is one step over i for six rows: the panel's two vectors at
 // pofs(BX), row values at xofs from SI and DI.
 #define STEP6(pofs, xofs) \
-	VMOVUPS      pofs(BX), Y12             \
-	VMOVUPS      pofs+32(BX), Y13          \
-	VBROADCASTSS xofs(SI), Y14             \
-	VFMADD231PS  Y12, Y14, Y0              \
-	VFMADD231PS  Y13, Y14, Y1              \
-	VBROADCASTSS xofs(SI)(R8*1), Y15       \
-	VFMADD231PS  Y12, Y15, Y2              \
-	VFMADD231PS  Y13, Y15, Y3              \
-	VBROADCASTSS xofs(SI)(R8*2), Y14       \
-	VFMADD231PS  Y12, Y14, Y4              \
-	VFMADD231PS  Y13, Y14, Y5              \
-	VBROADCASTSS xofs(DI), Y15             \
-	VFMADD231PS  Y12, Y15, Y6              \
-	VFMADD231PS  Y13, Y15, Y7              \
-	VBROADCASTSS xofs(DI)(R8*1), Y14       \
-	VFMADD231PS  Y12, Y14, Y8              \
-	VFMADD231PS  Y13, Y14, Y9              \
-	VBROADCASTSS xofs(DI)(R8*2), Y15       \
-	VFMADD231PS  Y12, Y15, Y10             \
-	VFMADD231PS  Y13, Y15, Y11
+	VMOVUPS pofs(BX), Y12                    \
+	VMOVUPS pofs+32(BX), Y13                 \
+	ROW2(xofs(SI), Y14, Y0, Y1)              \
+	ROW2(xofs(SI)(R8*1), Y15, Y2, Y3)        \
+	ROW2(xofs(SI)(R8*2), Y14, Y4, Y5)        \
+	ROW2(xofs(DI), Y15, Y6, Y7)              \
+	ROW2(xofs(DI)(R8*1), Y14, Y8, Y9)        \
+	ROW2(xofs(DI)(R8*2), Y15, Y10, Y11)
 
 // func scorePanelAVX2(data *float32, rows, dim int, panel, scale *float32, thr *[PanelWidth]float32, out *float32, flags *uint16) bool
 //
@@ -67,18 +63,9 @@ TEXT ·scorePanelAVX2(SB), NOSPLIT, $0-65
 six:
 	CMPQ   R9, $6
 	JLT    one
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
+	ZERO4(Y0, Y1, Y2, Y3)
+	ZERO4(Y4, Y5, Y6, Y7)
+	ZERO4(Y8, Y9, Y10, Y11)
 	MOVQ   R10, BX
 	MOVQ   R8, CX
 	SHRQ   $2, CX

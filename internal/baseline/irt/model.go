@@ -34,6 +34,7 @@ import (
 	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/nn"
 	"github.com/irgen/irgen/internal/store"
+	"github.com/irgen/irgen/internal/tokenizer"
 )
 
 // Feature names what the embedding is.
@@ -52,8 +53,8 @@ const (
 // tokenizer's, so that weights copy by path; KeyPrefix prefixes the
 // momentum (key) encoder's copies.
 const (
-	EncoderScope = "/encoder"
-	HeadScope    = "/head"
+	EncoderScope = tokenizer.EncoderScope
+	HeadScope    = tokenizer.HeadScope
 	KeyPrefix    = "/key"
 )
 
@@ -121,22 +122,13 @@ func New(backend compute.Backend, c Config, from *model.Store, seed int64) (*Mod
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	vars := model.NewStore()
-	vars.SetParam(nn.ParamSeed, seed)
-	if from != nil {
-		prefixes := []string{EncoderScope + "/"}
-		if c.Feature == Head {
-			prefixes = append(prefixes, HeadScope+"/fc/")
-		}
-		for _, p := range prefixes {
-			n, err := ckpt.CopyVars(from, vars, p, "")
-			if err != nil {
-				return nil, err
-			}
-			if n == 0 {
-				return nil, fmt.Errorf("irt: the starting model has no variables under %s", p)
-			}
-		}
+	prefixes := []string{EncoderScope + "/"}
+	if c.Feature == Head {
+		prefixes = append(prefixes, HeadScope+"/fc/")
+	}
+	vars, err := ckpt.NewStore(seed, from, prefixes...)
+	if err != nil {
+		return nil, fmt.Errorf("irt: %w", err)
 	}
 	return &Model{Config: c, Vars: vars, Backend: backend}, nil
 }
@@ -154,13 +146,8 @@ func LoadBundle(backend compute.Backend, b *store.Bundle) (*Model, error) {
 // build returns the function that builds a model of a loaded
 // configuration, for package ckpt to load its weights into.
 func build(backend compute.Backend) func(Config) (*Model, *model.Store, error) {
-	return func(c Config) (*Model, *model.Store, error) {
-		m, err := New(backend, c, nil, 0)
-		if err != nil {
-			return nil, nil, err
-		}
-		return m, m.Vars, nil
-	}
+	return ckpt.Build(func(c Config) (*Model, error) { return New(backend, c, nil, 0) },
+		func(m *Model) *model.Store { return m.Vars })
 }
 
 // LoadBundleConfig reads the configuration recorded in bundle b, checking

@@ -7,12 +7,13 @@ import (
 
 	"github.com/irgen/irgen/internal/encoder"
 	"github.com/irgen/irgen/internal/nn"
+	"github.com/irgen/irgen/internal/tokenizer"
 )
 
 // Variable scopes of the MRL model. EncoderScope is the tokenizer's, so
 // that the encoder copies from it by path.
 const (
-	EncoderScope = "/encoder"
+	EncoderScope = tokenizer.EncoderScope
 	HeadScope    = "/mrl"
 )
 

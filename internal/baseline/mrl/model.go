@@ -9,7 +9,6 @@ import (
 
 	"github.com/irgen/irgen/internal/ckpt"
 	"github.com/irgen/irgen/internal/encoder"
-	"github.com/irgen/irgen/internal/nn"
 	"github.com/irgen/irgen/internal/store"
 )
 
@@ -41,16 +40,9 @@ func New(backend compute.Backend, c Config, from *model.Store, seed int64) (*Mod
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	vars := model.NewStore()
-	vars.SetParam(nn.ParamSeed, seed)
-	if from != nil {
-		copied, err := ckpt.CopyVars(from, vars, EncoderScope+"/", "")
-		if err != nil {
-			return nil, fmt.Errorf("mrl: %w", err)
-		}
-		if copied == 0 {
-			return nil, fmt.Errorf("mrl: no encoder variables under %s to start from", EncoderScope)
-		}
+	vars, err := ckpt.NewStore(seed, from, EncoderScope+"/")
+	if err != nil {
+		return nil, fmt.Errorf("mrl: %w", err)
 	}
 	return &Model{Config: c, Vars: vars, Backend: backend, Batch: 64}, nil
 }
@@ -67,13 +59,8 @@ func LoadBundle(backend compute.Backend, b *store.Bundle) (*Model, error) {
 // build returns the function that builds a model of a loaded
 // configuration, for package ckpt to load its weights into.
 func build(backend compute.Backend) func(Config) (*Model, *model.Store, error) {
-	return func(c Config) (*Model, *model.Store, error) {
-		m, err := New(backend, c, nil, 0)
-		if err != nil {
-			return nil, nil, err
-		}
-		return m, m.Vars, nil
-	}
+	return ckpt.Build(func(c Config) (*Model, error) { return New(backend, c, nil, 0) },
+		func(m *Model) *model.Store { return m.Vars })
 }
 
 // Load reads the MRL model saved in dir, whether or not a bundle records

@@ -99,20 +99,13 @@ func accumulate(hist []float32, win []winSample, ori float64) {
 		if o0 >= n {
 			o0 -= n
 		}
-		vR1 := s.mag * rb
-		vR0 := s.mag - vR1
-		vRC11 := vR1 * cb
-		vRC10 := vR1 - vRC11
-		vRC01 := vR0 * cb
-		vRC00 := vR0 - vRC01
-		vRCO111 := vRC11 * ob
-		vRCO110 := vRC11 - vRCO111
-		vRCO101 := vRC10 * ob
-		vRCO100 := vRC10 - vRCO101
-		vRCO011 := vRC01 * ob
-		vRCO010 := vRC01 - vRCO011
-		vRCO001 := vRC00 * ob
-		vRCO000 := vRC00 - vRCO001
+		vR0, vR1 := split(s.mag, rb)
+		vRC00, vRC01 := split(vR0, cb)
+		vRC10, vRC11 := split(vR1, cb)
+		vRCO000, vRCO001 := split(vRC00, ob)
+		vRCO010, vRCO011 := split(vRC01, ob)
+		vRCO100, vRCO101 := split(vRC10, ob)
+		vRCO110, vRCO111 := split(vRC11, ob)
 		idx := ((r0+1)*(d+2)+c0+1)*(n+2) + o0
 		hist[idx] += vRCO000
 		hist[idx+1] += vRCO001
@@ -123,6 +116,14 @@ func accumulate(hist []float32, win []winSample, ori float64) {
 		hist[idx+hw+n+2] += vRCO110
 		hist[idx+hw+n+3] += vRCO111
 	}
+}
+
+// split divides v between two neighbouring bins for a sample at fraction
+// t of the way from the first to the second: hi = v·t to the second and
+// lo = v−hi to the first, in OpenCV's order of operations.
+func split(v, t float32) (lo, hi float32) {
+	hi = v * t
+	return v - hi, hi
 }
 
 // normalizeClip scales v to unit length, clips its values at descrMagThr

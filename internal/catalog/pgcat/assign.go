@@ -86,11 +86,17 @@ func (c *Catalog) BeginAssign(ctx context.Context, g *gallery.Gallery, model str
 
 // Missing returns the ids of shard s that the catalog does not hold yet.
 func (c *Catalog) Missing(ctx context.Context, s Shard) ([]int, error) {
-	rows, _ := c.pool.Query(ctx, `SELECT s.id FROM generate_series($1::bigint, $2::bigint - 1) AS s(id)
+	return c.queryIDs(ctx, "assign: missing ids", `SELECT s.id FROM generate_series($1::bigint, $2::bigint - 1) AS s(id)
 		WHERE NOT EXISTS (SELECT 1 FROM irgen_images i WHERE i.id = s.id) ORDER BY s.id`, s.Lo, s.Hi)
+}
+
+// queryIDs returns the ids that query, run with args, selects; action
+// names what failed in its error.
+func (c *Catalog) queryIDs(ctx context.Context, action, query string, args ...any) ([]int, error) {
+	rows, _ := c.pool.Query(ctx, query, args...)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
-		return nil, c.errorf("assign: missing ids", err)
+		return nil, c.errorf(action, err)
 	}
 	out := make([]int, len(ids))
 	for i, id := range ids {

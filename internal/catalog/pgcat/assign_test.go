@@ -14,7 +14,6 @@ import (
 	"github.com/irgen/irgen/internal/catalog/pgcat"
 	"github.com/irgen/irgen/internal/cli"
 	"github.com/irgen/irgen/internal/gallery"
-	"github.com/irgen/irgen/internal/pgtest"
 	"github.com/irgen/irgen/internal/testmodel"
 )
 
@@ -33,9 +32,7 @@ func assignShard(t *testing.T, dir, url, shard string) string {
 // checks that the catalog is served only once complete, with the IDs
 // and features that 'irgen assign' on one machine gives.
 func TestAssignShards(t *testing.T) {
-	pg := pgtest.Shared(t)
-	url := pg.CreateDB(t, "assign")
-	dir := testmodel.Copy(t)
+	_, url, dir := modelDB(t, "assign")
 	assignShard(t, dir, url, "1/2")
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, url)

@@ -22,7 +22,6 @@ import (
 	"github.com/irgen/irgen/internal/knn"
 	"github.com/irgen/irgen/internal/pgtest"
 	"github.com/irgen/irgen/internal/semid"
-	"github.com/irgen/irgen/internal/testmodel"
 	"github.com/irgen/irgen/internal/trie"
 )
 
@@ -43,9 +42,7 @@ func TestPropagationLatency(t *testing.T) {
 	if *latencyN == 0 {
 		t.Skip("run with -latency N")
 	}
-	pg := pgtest.Shared(t)
-	url := pg.CreateDB(t, "latency")
-	dir := testmodel.Copy(t)
+	_, url, dir := modelDB(t, "latency")
 	rs := []*replica{startReplica(t, dir, url), startReplica(t, dir, url)}
 	ctx := context.Background()
 	var adds, dels []time.Duration

@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/irgen/irgen/api"
-	"github.com/irgen/irgen/internal/pgtest"
 	"github.com/irgen/irgen/internal/server"
-	"github.com/irgen/irgen/internal/testmodel"
 )
 
 // TestStoredBound adds images at once on two replicas that share a
@@ -20,9 +18,7 @@ import (
 // were acknowledged, every refusal is a 507 for an image that would not
 // have fit, and a delete makes room again.
 func TestStoredBound(t *testing.T) {
-	pg := pgtest.Shared(t)
-	url := pg.CreateDB(t, "bound")
-	dir := testmodel.Copy(t)
+	_, url, dir := modelDB(t, "bound")
 	const adds = 24
 	imgs := make([][]byte, adds)
 	var total int64

@@ -12,7 +12,6 @@ import (
 	"github.com/irgen/irgen/internal/catalog/pgcat"
 	"github.com/irgen/irgen/internal/engine"
 	"github.com/irgen/irgen/internal/pgtest"
-	"github.com/irgen/irgen/internal/testmodel"
 )
 
 // TestCompaction compacts the change log under two replicas, A stalled
@@ -23,9 +22,7 @@ import (
 // horizon, rebuilds from a snapshot, and ends with what the catalog and
 // B hold.
 func TestCompaction(t *testing.T) {
-	pg := pgtest.Shared(t)
-	url := pg.CreateDB(t, "compact")
-	dir := testmodel.Copy(t)
+	_, url, dir := modelDB(t, "compact")
 	ea, ca, a := attach(t, dir, url)
 	eb, cb, b := attach(t, dir, url)
 	ctx := context.Background()

@@ -10,9 +10,7 @@ import (
 	"github.com/irgen/irgen/internal/baseline/bovw"
 	"github.com/irgen/irgen/internal/baseline/irt"
 	"github.com/irgen/irgen/internal/baseline/mrl"
-	"github.com/irgen/irgen/internal/pgtest"
 	"github.com/irgen/irgen/internal/store"
-	"github.com/irgen/irgen/internal/testmodel"
 )
 
 // TestEmbedShards embeds the gallery for irt, irt-o and mrl, and counts
@@ -21,9 +19,7 @@ import (
 // embeddings to the model, and compares them with what train-irt,
 // train-mrl and train-bovw wrote on one machine.
 func TestEmbedShards(t *testing.T) {
-	pg := pgtest.Shared(t)
-	url := pg.CreateDB(t, "embed")
-	dir := testmodel.Copy(t)
+	_, url, dir := modelDB(t, "embed")
 	for _, args := range [][]string{
 		{"train-irt", "--model", dir, "--max-iter", "2", "--batch", "16"},
 		{"train-mrl", "--model", dir, "--epochs", "0.1", "--batch", "32", "--dim", "16"},

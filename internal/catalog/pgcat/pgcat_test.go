@@ -17,6 +17,15 @@ import (
 	"github.com/irgen/irgen/internal/testmodel"
 )
 
+// modelDB gives the test a database of its own, named name, on the
+// shared PostgreSQL server, and a copy of the test model: the server,
+// the database's URL and the model's folder.
+func modelDB(t *testing.T, name string) (pg *pgtest.Server, url, dir string) {
+	t.Helper()
+	pg = pgtest.Shared(t)
+	return pg, pg.CreateDB(t, name), testmodel.Copy(t)
+}
+
 // attach serves the model in dir over the catalog at url in this
 // process.
 func attach(t *testing.T, dir, url string) (*engine.Engine, *pgcat.Catalog, *api.Client) {
@@ -48,9 +57,7 @@ func attachWith(t *testing.T, dir, url string, cfg server.Config) (*engine.Engin
 // once PostgreSQL is back writes work again and each engine follows the
 // other's changes, with no restart of either.
 func TestPostgresDown(t *testing.T) {
-	pg := pgtest.Shared(t)
-	url := pg.CreateDB(t, "down")
-	dir := testmodel.Copy(t)
+	pg, url, dir := modelDB(t, "down")
 	ea, _, a := attach(t, dir, url)
 	_, _, b := attach(t, dir, url)
 	ctx := context.Background()
@@ -108,9 +115,7 @@ func TestPostgresDown(t *testing.T) {
 
 // TestStale refuses a catalog filled for another model.
 func TestStale(t *testing.T) {
-	pg := pgtest.Shared(t)
-	url := pg.CreateDB(t, "stale")
-	dir := testmodel.Copy(t)
+	_, url, dir := modelDB(t, "stale")
 	e := testmodel.MustOpen(t, dir)
 	c, err := pgcat.Open(context.Background(), url)
 	if err != nil {

@@ -9,8 +9,6 @@ import (
 
 	"github.com/irgen/irgen/api"
 	"github.com/irgen/irgen/internal/catalog/pgcat"
-	"github.com/irgen/irgen/internal/pgtest"
-	"github.com/irgen/irgen/internal/testmodel"
 )
 
 // TestCompactionReconnect stops replica process A (SIGSTOP), restarts
@@ -20,9 +18,7 @@ import (
 // ends serving what the catalog holds (each kept image found first by
 // knn, each deleted one gone) and follows B's changes again.
 func TestCompactionReconnect(t *testing.T) {
-	pg := pgtest.Shared(t)
-	url := pg.CreateDB(t, "reconnect")
-	dir := testmodel.Copy(t)
+	pg, url, dir := modelDB(t, "reconnect")
 	a, b := startReplica(t, dir, url), startReplica(t, dir, url)
 	ctx := context.Background()
 	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {

@@ -12,8 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/irgen/irgen/api"
-	"github.com/irgen/irgen/internal/pgtest"
-	"github.com/irgen/irgen/internal/testmodel"
 )
 
 // TestReplicas serves one model from two replica processes over one
@@ -25,9 +23,7 @@ import (
 // agree with the catalog. Then an add on one replica is searchable on the
 // other within a second.
 func TestReplicas(t *testing.T) {
-	pg := pgtest.Shared(t)
-	url := pg.CreateDB(t, "irgen")
-	dir := testmodel.Copy(t)
+	pg, url, dir := modelDB(t, "irgen")
 	a := startReplica(t, dir, url)
 	b := startReplica(t, dir, url)
 	slots := []*slot{newSlot(a), newSlot(b)}

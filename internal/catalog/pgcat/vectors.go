@@ -76,17 +76,8 @@ func (c *Catalog) BeginVectors(ctx context.Context, v VectorSet, fresh bool) err
 // MissingVectors returns the ids of shard s that have no vector of
 // method yet.
 func (c *Catalog) MissingVectors(ctx context.Context, method string, s Shard) ([]int, error) {
-	rows, _ := c.pool.Query(ctx, `SELECT s.id FROM generate_series($1::bigint, $2::bigint - 1) AS s(id)
+	return c.queryIDs(ctx, "embed: missing vectors", `SELECT s.id FROM generate_series($1::bigint, $2::bigint - 1) AS s(id)
 		WHERE NOT EXISTS (SELECT 1 FROM irgen_vectors v WHERE v.method = $3 AND v.id = s.id) ORDER BY s.id`, s.Lo, s.Hi, method)
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, c.errorf("embed: missing vectors", err)
-	}
-	out := make([]int, len(ids))
-	for i, id := range ids {
-		out[i] = int(id)
-	}
-	return out, nil
 }
 
 // PutVectors writes vector k of data (rows of v.Dim values) as gallery
