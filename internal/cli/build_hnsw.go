@@ -96,23 +96,9 @@ func selfRecall(ix *hnsw.Index, feats []float32, dim, k, m int) (float64, error)
 	if err != nil {
 		return 0, err
 	}
-	return float64(overlap(truth, got)) / float64(m*k), nil
-}
-
-// overlap counts the results of approx that are among the exact results
-// of the same query, over every query of exact.
-func overlap(exact, approx [][]knn.Result) int {
-	var n int
-	for q := range exact {
-		want := map[int]bool{}
-		for _, r := range exact[q] {
-			want[r.ID] = true
-		}
-		for _, r := range approx[q] {
-			if want[r.ID] {
-				n++
-			}
-		}
+	var hits int
+	for q := range truth {
+		hits += knn.Hits(truth[q], got[q])
 	}
-	return n
+	return float64(hits) / float64(m*k), nil
 }

@@ -66,3 +66,14 @@ func TestTopKZeroAllocs(t *testing.T) {
 		t.Errorf("TopK allocates %v times per run; want 0", allocs)
 	}
 }
+
+func TestHits(t *testing.T) {
+	want := []Result{{ID: 1}, {ID: 5}, {ID: 9}}
+	got := []Result{{ID: 9}, {ID: 2}, {ID: 1}, {ID: 7}}
+	if n := Hits(want, got); n != 2 {
+		t.Errorf("Hits = %d; want 2", n)
+	}
+	if n := Hits(nil, got); n != 0 {
+		t.Errorf("Hits(nil, got) = %d; want 0", n)
+	}
+}

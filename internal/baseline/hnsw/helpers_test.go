@@ -99,15 +99,7 @@ func recallAt(t testing.TB, s *Searcher, truth [][]knn.Result, qs []float32, dim
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[int]bool{}
-		for _, r := range truth[qi] {
-			want[r.ID] = true
-		}
-		for _, r := range dst {
-			if want[r.ID] {
-				found++
-			}
-		}
+		found += knn.Hits(truth[qi], dst)
 	}
 	return float64(found) / float64(len(truth)*k)
 }

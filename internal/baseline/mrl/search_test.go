@@ -304,17 +304,7 @@ func TestBadInput(t *testing.T) {
 func recall(exact, approx [][]knn.Result) float64 {
 	var sum float64
 	for q := range exact {
-		want := map[int]bool{}
-		for _, r := range exact[q] {
-			want[r.ID] = true
-		}
-		n := 0
-		for _, r := range approx[q] {
-			if want[r.ID] {
-				n++
-			}
-		}
-		sum += float64(n) / float64(len(exact[q]))
+		sum += float64(knn.Hits(exact[q], approx[q])) / float64(len(exact[q]))
 	}
 	return sum / float64(len(exact))
 }
