@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,7 +24,7 @@ func init() {
 type evalFlags struct {
 	dir, methods, ks, prPlot string
 	markdown                 string
-	json                     bool
+	json, perClass           bool
 	queries, mapK, beam      int
 }
 
@@ -39,6 +40,7 @@ func evalCmd(ctx context.Context, args []string) error {
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per method instead of a table")
 	fs.StringVar(&f.prPlot, "pr-plot", "", "write the precision-recall curves of the methods to this PNG file")
 	fs.StringVar(&f.markdown, "markdown", "", "also write the result table as Markdown to this file")
+	fs.BoolVar(&f.perClass, "per-class", false, "also report each class's queries alone (a table of P@K and MAP per class and method; \"classes\" in --json)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -54,7 +56,14 @@ func evalCmd(ctx context.Context, args []string) error {
 	if f.json {
 		return writeJSONLines(stdout, results)
 	}
-	return eval.Table(stdout, results)
+	if err := eval.Table(stdout, results); err != nil {
+		return err
+	}
+	if !f.perClass {
+		return nil
+	}
+	fmt.Fprintln(stdout)
+	return eval.ClassMarkdown(stdout, results)
 }
 
 func runEval(ctx context.Context, f evalFlags) ([]eval.Result, error) {
@@ -125,7 +134,11 @@ func evaluate(ctx context.Context, b *store.Bundle, e *engine.Engine, methods []
 	var results []eval.Result
 	plot := map[string][]eval.PRPoint{}
 	for i := range methods {
-		results = append(results, s.accs[i].Result())
+		r := s.accs[i].Result()
+		if s.byClass != nil {
+			r.Classes = s.byClass[i].Results()
+		}
+		results = append(results, r)
 		plot[string(methods[i])] = s.curves[i].Points()
 	}
 	if f.prPlot != "" {
@@ -147,6 +160,7 @@ type scorer struct {
 	opt      engine.Options
 	methods  []engine.Method
 	accs     []*eval.Accumulator
+	byClass  []*eval.ByClass // per method, with --per-class
 	curves   []*eval.PRCurve
 }
 
@@ -175,6 +189,15 @@ func newScorer(e *engine.Engine, labels []int32, ds *dataset.Dataset, methods []
 		}
 		s.accs[i].Method = string(m)
 		s.curves[i] = eval.NewPRCurve(k)
+	}
+	if f.perClass {
+		s.byClass = make([]*eval.ByClass, len(methods))
+		for i := range methods {
+			var err error
+			if s.byClass[i], err = eval.NewByClass(ds.Classes, ks, f.mapK); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return s, nil
 }
@@ -221,6 +244,9 @@ func (s *scorer) score(mi, lo, n int, images []float32) error {
 		}
 		rel := s.perClass[ql] - s.self
 		s.accs[mi].Add(labels, int(ql), rel)
+		if s.byClass != nil {
+			s.byClass[mi].Add(labels, int(ql), rel)
+		}
 		s.curves[mi].Add(labels, int(ql), rel)
 		s.accs[mi].AddLatency(tm.Encode/time.Duration(n), tm.Search/time.Duration(n))
 	}
@@ -231,6 +257,19 @@ func writePlot(path string, curves map[string][]eval.PRPoint) error {
 	return store.WriteFileAtomic(path, func(w io.Writer) error { return eval.PlotPR(w, curves) })
 }
 
+// writeMarkdown writes the result table, then the per-class table of the
+// results that have one.
 func writeMarkdown(path string, results []eval.Result) error {
-	return store.WriteFileAtomic(path, func(w io.Writer) error { return eval.Markdown(w, results) })
+	return store.WriteFileAtomic(path, func(w io.Writer) error {
+		if err := eval.Markdown(w, results); err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(results, func(r eval.Result) bool { return len(r.Classes) > 0 }) {
+			return nil
+		}
+		if _, err := io.WriteString(w, "\n"); err != nil {
+			return err
+		}
+		return eval.ClassMarkdown(w, results)
+	})
 }

@@ -24,6 +24,9 @@ type Result struct {
 	MsPerQuery float64         `json:"ms_per_query"`
 	MsEncode   float64         `json:"ms_encode"`
 	MsSearch   float64         `json:"ms_search"`
+	// Classes holds the metrics of each query label's queries alone, when
+	// they were asked for (see ByClass).
+	Classes []ClassResult `json:"classes,omitempty"`
 }
 
 // Accumulator averages per-query metrics and latencies. It is not safe for
