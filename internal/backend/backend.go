@@ -133,3 +133,10 @@ const goBackendName = "Go Backend"
 // IsGo reports whether b is GoMLX's pure-Go backend, for graphs that pick
 // the formulation that backend runs fastest (see encoder's stem).
 func IsGo(b compute.Backend) bool { return b.Name() == goBackendName }
+
+// onnxBackendName is what the ONNX Runtime backend calls itself.
+const onnxBackendName = "onnxruntime"
+
+// IsONNX reports whether b is the ONNX Runtime backend, for graphs that
+// pick the formulation that backend runs fastest (see encoder's stem).
+func IsONNX(b compute.Backend) bool { return b.Name() == onnxBackendName }

@@ -63,16 +63,18 @@ func stemLayer(scope *model.Scope, c Config, x *Node, out int) *Node {
 }
 
 // Conv3x3 convolves x [B, H, W, C] with a 3×3 kernel k [9·C, out] (laid
-// out as [3, 3, C, out]) and zero "same" padding. On the pure-Go backend,
-// which runs Convolve at about 1 GFLOP/s and matrix products at about 100
-// (bench/results), it is one matrix product over the nine shifted copies
-// of x (im2col; zeros concatenated, not Pad, for backends without it);
-// elsewhere Convolve, which ONNX Runtime trains faster.
+// out as [3, 3, C, out]) and zero "same" padding. On the CPU backends it
+// is one matrix product over the nine shifted copies of x (im2col; zeros
+// concatenated, not Pad, for backends without it): the pure-Go backend
+// runs Convolve at about 1 GFLOP/s and matrix products at about 100
+// (bench/results), and ONNX Runtime ran the mini-hybrid's train step 6%
+// and its forward 8% faster this way than with its Conv (bench/perf, four
+// rounds each, 2026-12-06). Elsewhere (XLA) it is Convolve.
 func Conv3x3(x, k *Node) *Node {
 	g := x.Graph()
 	b, h, w, c := x.Shape().Dim(0), x.Shape().Dim(1), x.Shape().Dim(2), x.Shape().Dim(3)
 	out := k.Shape().Dim(1)
-	if !backend.IsGo(g.Backend()) {
+	if !backend.IsGo(g.Backend()) && !backend.IsONNX(g.Backend()) {
 		return Convolve(x, Reshape(k, 3, 3, c, out)).PadSame().Done()
 	}
 	zr := Zeros(g, shapes.Make(x.DType(), b, 1, w, c))
