@@ -1,6 +1,7 @@
 package knn
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -75,5 +76,48 @@ func TestHits(t *testing.T) {
 	}
 	if n := Hits(nil, got); n != 0 {
 		t.Errorf("Hits(nil, got) = %d; want 0", n)
+	}
+}
+
+// TestScores checks Scores against Search's scores of the same rows (up to
+// rounding: other kernels), for every metric, with scattered, repeated and
+// deleted ids, and its refusal of an id out of range.
+func TestScores(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	const n, dim = 60, 20
+	data := randMatrix(r, n, dim)
+	for _, metric := range metrics {
+		ix := newIndex(t, dim, metric, data)
+		if err := ix.Delete(7); err != nil {
+			t.Fatal(err)
+		}
+		q := randMatrix(r, 1, dim)
+		all, err := ix.Search(q, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[int]float32{}
+		for _, res := range all {
+			want[res.ID] = res.Score
+		}
+		ids := []int{3, 59, 7, 0, 3, 41, 12, 7, 25}
+		out := make([]float32, len(ids))
+		if err := ix.Scores(q, ids, out); err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range ids {
+			if id == 7 {
+				if !math.IsInf(float64(out[i]), -1) {
+					t.Errorf("metric %v: deleted row scores %v; want -Inf", metric, out[i])
+				}
+				continue
+			}
+			if d := math.Abs(float64(out[i] - want[id])); d > 1e-4*(1+math.Abs(float64(want[id]))) {
+				t.Errorf("metric %v: Scores[%d] (row %d) = %v; Search %v", metric, i, id, out[i], want[id])
+			}
+		}
+		if err := ix.Scores(q, []int{1, n}, make([]float32, 2)); !errors.Is(err, ErrID) {
+			t.Errorf("metric %v: id %d: err = %v; want ErrID", metric, n, err)
+		}
 	}
 }

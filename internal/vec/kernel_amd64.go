@@ -41,22 +41,47 @@ func dotRows4(q, data []float32, out []float32) int {
 		return 0
 	}
 	rows := len(data) / dim
-	n := dim &^ 7
-	var s [4]float32
 	i := 0
 	for ; i+4 <= rows; i += 4 {
 		block := data[i*dim : (i+4)*dim]
-		dot4AVX2(q[:n], block, dim, &s)
-		for j := n; j < dim; j++ {
-			qj := q[j]
-			s[0] += qj * block[j]
-			s[1] += qj * block[dim+j]
-			s[2] += qj * block[2*dim+j]
-			s[3] += qj * block[3*dim+j]
-		}
-		copy(out[i:i+4], s[:])
+		dot4(q, [4][]float32{block[:dim], block[dim : 2*dim], block[2*dim : 3*dim], block[3*dim:]}, out[i:i+4])
 	}
 	return i
+}
+
+// dotGather4 is dotRows4 for the rows of data that rows names (row r at
+// data[r*dim:]), which the caller has checked.
+func dotGather4(q, data []float32, rows []int, out []float32) int {
+	dim := len(q)
+	if !useAVX2 || dim < 8 {
+		return 0
+	}
+	i := 0
+	for ; i+4 <= len(rows); i += 4 {
+		var r [4][]float32
+		for j, id := range rows[i : i+4] {
+			r[j] = data[id*dim : (id+1)*dim]
+		}
+		dot4(q, r, out[i:i+4])
+	}
+	return i
+}
+
+// dot4 writes dot(q, rows[r]) to out[r] for r = 0..3 (len(q) ≥ 8, each
+// row len(q) long): the kernel over the multiple of 8, then the tail.
+func dot4(q []float32, rows [4][]float32, out []float32) {
+	dim := len(q)
+	n := dim &^ 7
+	ptrs := [4]*float32{&rows[0][0], &rows[1][0], &rows[2][0], &rows[3][0]}
+	var s [4]float32
+	dot4AVX2(q[:n], &ptrs, &s)
+	for j := n; j < dim; j++ {
+		qj := q[j]
+		for r := range s {
+			s[r] += qj * rows[r][j]
+		}
+	}
+	copy(out[:4], s[:])
 }
 
 // scorePanel is ScorePanel after its checks:
@@ -94,12 +119,12 @@ func dotAVX2(x, y []float32) float32
 //go:noescape
 func squaredL2AVX2(x, y []float32) float32
 
-// dot4AVX2 computes out[r] = Σ_i q[i]·rows[r*stride+i] for r = 0..3 and
-// i < len(q). len(q) must be a multiple of 8 and rows must hold
-// 3*stride+len(q) values.
+// dot4AVX2 computes out[r] = Σ_i q[i]·rows[r][i] for r = 0..3 and
+// i < len(q). len(q) must be a multiple of 8 and each row must hold
+// len(q) values.
 //
 //go:noescape
-func dot4AVX2(q, rows []float32, stride int, out *[4]float32)
+func dot4AVX2(q []float32, rows *[4]*float32, out *[4]float32)
 
 // scorePanelAVX2 is scorePanel over rows rows of data: six rows at a time
 // (12 accumulators: six rows × two 8-query vectors, one multiply-add per

@@ -111,20 +111,21 @@ l2done:
 	MOVSS X0, ret+48(FP)
 	RET
 
-// func dot4AVX2(q, rows []float32, stride int, out *[4]float32)
+// func dot4AVX2(q []float32, rows *[4]*float32, out *[4]float32)
 //
-// out[r] = Σ_i q[i]·rows[r*stride+i] for r = 0..3 and i < len(q); len(q)
-// is a multiple of 8. Each 8-lane chunk of q is loaded once for the four
-// rows, and two accumulators per row keep eight FMA chains in flight.
-TEXT ·dot4AVX2(SB), NOSPLIT, $0-64
-	MOVQ   q_base+0(FP), SI
-	MOVQ   q_len+8(FP), CX
-	MOVQ   rows_base+24(FP), DI
-	MOVQ   stride+48(FP), AX
-	MOVQ   out+56(FP), DX
-	LEAQ   (DI)(AX*4), R8
-	LEAQ   (R8)(AX*4), R9
-	LEAQ   (R9)(AX*4), R10
+// out[r] = Σ_i q[i]·rows[r][i] for r = 0..3 and i < len(q); len(q) is a
+// multiple of 8. Each 8-lane chunk of q is loaded once for the four rows,
+// and two accumulators per row keep eight FMA chains in flight; the four
+// rows' loads are independent, so their cache misses overlap.
+TEXT ·dot4AVX2(SB), NOSPLIT, $0-40
+	MOVQ q_base+0(FP), SI
+	MOVQ q_len+8(FP), CX
+	MOVQ rows+24(FP), AX
+	MOVQ out+32(FP), DX
+	MOVQ 0(AX), DI
+	MOVQ 8(AX), R8
+	MOVQ 16(AX), R9
+	MOVQ 24(AX), R10
 	ZERO4(Y0, Y1, Y2, Y3)
 	ZERO4(Y4, Y5, Y6, Y7)
 

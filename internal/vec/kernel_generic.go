@@ -20,6 +20,9 @@ func squaredL2(x, y []float32) float32 { return squaredL2Generic(x, y) }
 // dotRows4 handles no rows without the assembly kernels.
 func dotRows4(q, data []float32, out []float32) int { return 0 }
 
+// dotGather4 handles no rows without the assembly kernels.
+func dotGather4(q, data []float32, rows []int, out []float32) int { return 0 }
+
 // scorePanel is ScorePanel after its checks:
 //
 //	for r := range rows {

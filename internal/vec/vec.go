@@ -112,6 +112,32 @@ func DotBatch(q, data []float32, dim int, out []float32) {
 	}
 }
 
+// DotGather scores q against the rows of the row-major matrix data that
+// rows names: out[i] = Dot(q, data[rows[i]*dim:(rows[i]+1)*dim]), up to
+// rounding (four rows share each load of q, and their memory reads
+// overlap: for scattered rows, as a search's candidates are). It panics
+// unless len(q) == dim, len(data) is a multiple of dim, every row is in
+// range and len(out) >= len(rows).
+func DotGather(q, data []float32, dim int, rows []int, out []float32) {
+	if dim <= 0 || len(q) != dim || len(data)%dim != 0 {
+		panic("vec: batch dimension mismatch")
+	}
+	n := len(data) / dim
+	if len(out) < len(rows) {
+		panic("vec: gather output too short")
+	}
+	for _, r := range rows {
+		if r < 0 || r >= n {
+			panic("vec: gather row out of range")
+		}
+	}
+	out = out[:len(rows)]
+	for i := dotGather4(q, data, rows, out); i < len(rows); i++ {
+		r := rows[i]
+		out[i] = dot(q, data[r*dim:(r+1)*dim:(r+1)*dim])
+	}
+}
+
 // SquaredL2Batch is DotBatch for squared Euclidean distance:
 // out[i] = SquaredL2(q, data[i*dim:(i+1)*dim]).
 func SquaredL2Batch(q, data []float32, dim int, out []float32) {

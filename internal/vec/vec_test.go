@@ -177,6 +177,35 @@ func TestBatch(t *testing.T) {
 	}
 }
 
+// TestDotGather checks DotGather against the generic dot of each named
+// row, for widths with and without a tail of fewer than 8 and row lists
+// around the kernel's groups of four, repeats and any order included.
+func TestDotGather(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, dim := range []int{1, 7, 8, 9, 33, 128} {
+		data := randVec(r, 20*dim)
+		for _, n := range []int{0, 1, 3, 4, 5, 8, 11} {
+			q := randVec(r, dim)
+			rows := make([]int, n)
+			for i := range rows {
+				rows[i] = r.IntN(20)
+			}
+			out := make([]float32, n+1)
+			out[n] = 42 // past the rows: untouched
+			DotGather(q, data, dim, rows, out)
+			for i, id := range rows {
+				row := data[id*dim : (id+1)*dim]
+				if want := dotGeneric(q, row); !near(out[i], float64(want), absScale(q, row), dim) {
+					t.Errorf("dim %d, %d rows: out[%d] (row %d) = %v; generic %v", dim, n, i, id, out[i], want)
+				}
+			}
+			if out[n] != 42 {
+				t.Errorf("dim %d, %d rows: wrote past the rows", dim, n)
+			}
+		}
+	}
+}
+
 func TestPanics(t *testing.T) {
 	tests := []struct {
 		name string
@@ -189,6 +218,10 @@ func TestPanics(t *testing.T) {
 		{"DotBatch/short out", func() { DotBatch(make([]float32, 3), make([]float32, 9), 3, make([]float32, 2)) }},
 		{"SquaredL2Batch/dim", func() { SquaredL2Batch(make([]float32, 2), make([]float32, 9), 3, make([]float32, 3)) }},
 		{"DotBatch/zero dim", func() { DotBatch(nil, nil, 0, nil) }},
+		{"DotGather/row", func() { DotGather(make([]float32, 3), make([]float32, 9), 3, []int{0, 3}, make([]float32, 2)) }},
+		{"DotGather/negative row", func() { DotGather(make([]float32, 3), make([]float32, 9), 3, []int{-1}, make([]float32, 1)) }},
+		{"DotGather/short out", func() { DotGather(make([]float32, 3), make([]float32, 9), 3, []int{0, 1}, make([]float32, 1)) }},
+		{"DotGather/dim", func() { DotGather(make([]float32, 2), make([]float32, 9), 3, nil, nil) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
