@@ -59,11 +59,7 @@ func evalCmd(ctx context.Context, args []string) error {
 	if err := eval.Table(stdout, results); err != nil {
 		return err
 	}
-	if !f.perClass {
-		return nil
-	}
-	fmt.Fprintln(stdout)
-	return eval.ClassMarkdown(stdout, results)
+	return writeClassTable(stdout, results)
 }
 
 func runEval(ctx context.Context, f evalFlags) ([]eval.Result, error) {
@@ -264,12 +260,18 @@ func writeMarkdown(path string, results []eval.Result) error {
 		if err := eval.Markdown(w, results); err != nil {
 			return err
 		}
-		if !slices.ContainsFunc(results, func(r eval.Result) bool { return len(r.Classes) > 0 }) {
-			return nil
-		}
-		if _, err := io.WriteString(w, "\n"); err != nil {
-			return err
-		}
-		return eval.ClassMarkdown(w, results)
+		return writeClassTable(w, results)
 	})
+}
+
+// writeClassTable writes a blank line and the per-class table of the
+// results that have one (eval --per-class); nothing when none has.
+func writeClassTable(w io.Writer, results []eval.Result) error {
+	if !slices.ContainsFunc(results, func(r eval.Result) bool { return len(r.Classes) > 0 }) {
+		return nil
+	}
+	if _, err := io.WriteString(w, "\n"); err != nil {
+		return err
+	}
+	return eval.ClassMarkdown(w, results)
 }
