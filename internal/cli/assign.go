@@ -15,10 +15,6 @@ import (
 	"github.com/irgen/irgen/internal/train"
 )
 
-func init() {
-	register("assign", "Give every gallery image its semantic ID (and feature) with the trained tokenizer", assign)
-}
-
 func assign(ctx context.Context, args []string) error {
 	fs := newFlags("assign", "--model MODEL [--catalog postgres://… [--shard i/N | --export-gallery]]")
 	dir := fs.String("model", "", "model directory")

@@ -12,10 +12,6 @@ import (
 	"github.com/irgen/irgen/internal/train"
 )
 
-func init() {
-	register("build-hnsw", "Build and save the HNSW graph over the gallery features (the hnsw method)", buildHNSW)
-}
-
 func buildHNSW(ctx context.Context, args []string) error {
 	cfg := hnsw.DefaultConfig()
 	var dir string

@@ -1,5 +1,6 @@
-// Package cli implements irgen's subcommands. Each file holds one command;
-// they assemble the pipeline from the internal packages.
+// Package cli implements irgen's subcommands. commands.go lists them; each
+// other file holds one command, which assembles its part of the pipeline
+// from the internal packages.
 package cli
 
 import (
@@ -22,11 +23,8 @@ type command struct {
 	run     func(ctx context.Context, args []string) error
 }
 
-var commands = map[string]command{}
-
-func register(name, summary string, run func(ctx context.Context, args []string) error) {
-	commands[name] = command{summary: summary, run: run}
-}
+// commands maps a subcommand's name to it (commands.go).
+var commands map[string]command
 
 // stdout and stderr are variables so tests can capture them.
 var (

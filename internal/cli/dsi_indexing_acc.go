@@ -11,10 +11,6 @@ import (
 	"github.com/irgen/irgen/internal/engine"
 )
 
-func init() {
-	register("dsi-indexing-acc", "Measure ViT-DSI's Indexing Accuracy@1/@5: gallery images fed as queries, hit when their own ID comes first / in the top 5", dsiIndexingAcc)
-}
-
 func dsiIndexingAcc(ctx context.Context, args []string) error {
 	fs := newFlags("dsi-indexing-acc", "--model MODEL [--method dsi,dsi-zeroshot] [--sample N]")
 	dir := fs.String("model", "", "model directory (ViT-DSI trained)")

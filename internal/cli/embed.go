@@ -9,10 +9,6 @@ import (
 	"github.com/irgen/irgen/internal/train"
 )
 
-func init() {
-	register("embed", "Embed the gallery for irt, irt-o, mrl or bovw with split workers into a PostgreSQL catalog (--shard i/N), then write the embeddings to the model (--export)", embedCmd)
-}
-
 // embedMethods are the methods whose gallery embeddings 'irgen embed'
 // computes.
 var embedMethods = []string{"irt", "irt-o", "mrl", "bovw"}

@@ -17,10 +17,6 @@ import (
 	"github.com/irgen/irgen/internal/train"
 )
 
-func init() {
-	register("eval", "Evaluate retrieval methods on the query split: precision, recall, MAP, latency", evalCmd)
-}
-
 type evalFlags struct {
 	dir, methods, ks, prPlot string
 	markdown                 string

@@ -11,10 +11,6 @@ import (
 	"github.com/irgen/irgen/internal/dataset"
 )
 
-func init() {
-	register("eval-mrl", "Evaluate Matryoshka retrieval (exact per prefix size, adaptive, funnel, HNSW) with seed 004's metrics", evalMRL)
-}
-
 type evalMRLFlags struct {
 	dir, methods, ks, csvDir string
 	dr, ds, shortlist        int

@@ -15,11 +15,6 @@ import (
 	"github.com/irgen/irgen/internal/tokenizer"
 )
 
-func init() {
-	register("index", "Build a searchable model from a data set: train the tokenizer, assign IDs, train the decoder", indexCmd)
-	register("run", "The main job: index Fashion-MNIST and print every method's retrieval quality", runCmd)
-}
-
 func indexCmd(ctx context.Context, args []string) error {
 	var tf tokenizerFlags
 	var df decoderFlags

@@ -9,10 +9,6 @@ import (
 	"github.com/irgen/irgen/internal/imageproc"
 )
 
-func init() {
-	register("search", "Find the gallery images most like the given image files", searchCmd)
-}
-
 func searchCmd(ctx context.Context, args []string) error {
 	fs := newFlags("search", "--model MODEL [--method irgen] [--k 10] IMAGE...")
 	dir := fs.String("model", "", "model directory")

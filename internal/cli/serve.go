@@ -19,10 +19,6 @@ import (
 	"github.com/irgen/irgen/internal/server"
 )
 
-func init() {
-	register("serve", "Serve search by image, live adds and deletes, and a web page over HTTP", serveCmd)
-}
-
 // maxBatch bounds --max-batch: each power of two up to it compiles its
 // own encoder and decoder graphs.
 const maxBatch = 64

@@ -11,10 +11,6 @@ import (
 	"github.com/irgen/irgen/internal/eval"
 )
 
-func init() {
-	register("table", "Print one table from the JSON lines of 'irgen eval --json' runs", tableCmd)
-}
-
 func tableCmd(ctx context.Context, args []string) error {
 	fs := newFlags("table", "[--markdown] [LABEL=]FILE...")
 	md := fs.Bool("markdown", false, "print GitHub Markdown instead of aligned text")

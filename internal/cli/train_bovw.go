@@ -18,10 +18,6 @@ import (
 	"github.com/irgen/irgen/internal/train"
 )
 
-func init() {
-	register("train-bovw", "Build the bag-of-visual-words baseline: SIFT vocabulary and gallery histograms (seed 002)", trainBoVW)
-}
-
 type bovwFlags struct {
 	dir       string
 	limit     int

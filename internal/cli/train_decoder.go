@@ -14,10 +14,6 @@ import (
 	"github.com/irgen/irgen/internal/train"
 )
 
-func init() {
-	register("train-decoder", "Train the autoregressive ID decoder on same-class pairs (x1 → ID of x2)", trainDecoder)
-}
-
 type decoderFlags struct {
 	dir                        string
 	dim, depth, heads, mlp     int

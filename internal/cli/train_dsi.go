@@ -17,10 +17,6 @@ import (
 	"github.com/irgen/irgen/internal/trie"
 )
 
-func init() {
-	register("train-dsi", "Train ViT-DSI (seed 002): index the gallery into a ViT encoder-decoder, then fine-tune it for retrieval; methods dsi, dsi-zeroshot", trainDSI)
-}
-
 type dsiFlags struct {
 	dir                    string
 	scheme, init           string

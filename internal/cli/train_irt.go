@@ -16,10 +16,6 @@ import (
 	"github.com/irgen/irgen/internal/train"
 )
 
-func init() {
-	register("train-irt", "Fine-tune the ViT with IRT's contrastive loss and entropy regularizer (seed 003) and embed the gallery; methods irt, irt-o", trainIRT)
-}
-
 type irtFlags struct {
 	dir, feature string
 	trainOnly    bool

@@ -17,10 +17,6 @@ import (
 	"github.com/irgen/irgen/internal/train"
 )
 
-func init() {
-	register("train-mrl", "Train a Matryoshka (MRL) embedding, embed the gallery and build its HNSW graph (seed 004)", trainMRL)
-}
-
 type mrlFlags struct {
 	dir, nesting            string
 	dim                     int

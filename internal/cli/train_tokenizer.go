@@ -17,10 +17,6 @@ import (
 	"github.com/irgen/irgen/internal/train"
 )
 
-func init() {
-	register("train-tokenizer", "Train the semantic image tokenizer (ViT + residual quantization) on a data set", trainTokenizer)
-}
-
 type tokenizerFlags struct {
 	data, labels, out, size, init string
 	flip                          string
