@@ -107,8 +107,11 @@ func (o AdamW) Update(scope *model.Scope, loss *Node) *Node {
 			grads[i] = Mul(grads[i], scale)
 		}
 	}
+	// The bias corrections are scalars: w ← w·(1 − r·wd) − r·c1 · m / (√s·√c2 + eps)
+	// with c1 = 1/(1 − β1^t), c2 = 1/(1 − β2^t), the same update as
+	// r·(m·c1 / (√(s·c2) + eps) + wd·w) in fewer passes over each weight.
 	debias1 := Reciprocal(OneMinus(Pow(Scalar(g, dtypes.Float32, o.Beta1), step)))
-	debias2 := Reciprocal(OneMinus(Pow(Scalar(g, dtypes.Float32, o.Beta2), step)))
+	rootDebias2 := Sqrt(Reciprocal(OneMinus(Pow(Scalar(g, dtypes.Float32, o.Beta2), step))))
 	for i, v := range vars {
 		grad := grads[i]
 		mVar := store.VariableWithShape(OptimizerScope+"/m"+v.Path(), v.Shape(), Zeros).SetTrainable(false)
@@ -118,12 +121,12 @@ func (o AdamW) Update(scope *model.Scope, loss *Node) *Node {
 		mVar.SetNodeValue(m)
 		vVar.SetNodeValue(s)
 		vlr := MulScalar(lr, o.multiplier(v.Path()))
-		update := Div(Mul(m, debias1), AddScalar(Sqrt(Mul(s, debias2)), o.Eps))
+		dir := Div(m, AddScalar(Mul(Sqrt(s), rootDebias2), o.Eps))
 		value := v.NodeValue(g)
 		if o.WeightDecay > 0 && decays(v) {
-			update = Add(update, MulScalar(value, o.WeightDecay))
+			value = Mul(value, OneMinus(MulScalar(vlr, o.WeightDecay)))
 		}
-		v.SetNodeValue(Sub(value, Mul(vlr, update)))
+		v.SetNodeValue(Sub(value, Mul(Mul(vlr, debias1), dir)))
 	}
 	return lr
 }

@@ -77,7 +77,7 @@ func attentionRef(x, qkvK, qkvB, outK, outB, c []float64, b, t, d, heads int, ca
 // and the gradient of Σ c·y with respect to the fused qkv kernel and bias
 // against the float64 reference and its central finite differences.
 func TestSelfAttention(t *testing.T) {
-	be := goBackend(t)
+	be := testBackend(t)
 	const b, tt, d, heads = 2, 3, 4, 2
 	r := rand.New(rand.NewPCG(31, 32))
 	to64 := func(v []float32) []float64 {

@@ -13,7 +13,7 @@ import (
 // value is zeroed where its noise is below the rate and scaled by
 // 1/(1-rate) elsewhere; rate 0 returns x as it is.
 func TestDropout(t *testing.T) {
-	be := goBackend(t)
+	be := testBackend(t)
 	x := []float32{1, -2, 3, 4, -5, 6}
 	u := []float32{0.05, 0.1, 0.5, 0.099, 0.9, 0.0}
 	for _, rate := range []float64{0, 0.1, 0.5} {

@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -14,11 +15,12 @@ import (
 	"github.com/irgen/irgen/internal/backend"
 )
 
-// goBackend is the pure-Go backend, where irgen's layers take their fused
-// and rewritten forms.
-func goBackend(t *testing.T) compute.Backend {
+// testBackend is the backend named by $IRGEN_TEST_BACKEND: by default the
+// pure-Go one, where irgen's layers take their fused and rewritten forms;
+// IRGEN_TEST_BACKEND=onnx:cpu (-tags onnx) tests the unfused ones.
+func testBackend(t *testing.T) compute.Backend {
 	t.Helper()
-	be, err := backend.New("")
+	be, err := backend.New(os.Getenv("IRGEN_TEST_BACKEND"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +40,7 @@ func randn(r *rand.Rand, n int) []float32 {
 // pure-Go backend) and the gradient of their sum against float64
 // references: the formulas, and central finite differences of them.
 func TestLayerNormGELU(t *testing.T) {
-	be := goBackend(t)
+	be := testBackend(t)
 	const rows, d, eps = 3, 5, 1e-6
 	r := rand.New(rand.NewPCG(7, 8))
 	x := make([]float32, rows*d)
@@ -102,7 +104,7 @@ func TestLayerNormGELU(t *testing.T) {
 // pure-Go backend) and the gradients of Σ c·y with respect to the input,
 // kernel and bias against float64 formulas.
 func TestDense(t *testing.T) {
-	be := goBackend(t)
+	be := testBackend(t)
 	const b, s, in, out = 2, 3, 4, 5
 	r := rand.New(rand.NewPCG(3, 4))
 	x, k, bias, c := randn(r, b*s*in), randn(r, in*out), randn(r, out), randn(r, b*s*out)
@@ -162,7 +164,7 @@ func TestDense(t *testing.T) {
 // gradient of the decomposition) with a non-trivial gain and bias: values
 // and the gradients with respect to x, gain and bias.
 func TestLayerNormTraining(t *testing.T) {
-	be := goBackend(t)
+	be := testBackend(t)
 	const rows, d, eps = 4, 6, 1e-6
 	r := rand.New(rand.NewPCG(43, 44))
 	x, c, gain, bias := randn(r, rows*d), randn(r, rows*d), randn(r, d), randn(r, d)

@@ -12,19 +12,22 @@ import (
 // exp, sum, divide), which the backward pass then has to compute as well:
 // in a ViT train step on the pure-Go backend that second softmax, with its
 // exp in float64 one element at a time, cost more than the fused one.
-// Here the gradient needs only the fused op's output. Backends without the
-// fused op get graph.Softmax unchanged.
+// Here the gradient needs only the softmax's output. Backends without the
+// fused op (ONNX Runtime) compute the decomposed form forward and take the
+// same gradient instead of differentiating its five steps.
 func softmaxLast(x *Node) *Node {
 	axis := x.Rank() - 1
 	var y *Node
-	out, fused := InternalFusedOpCaller(
-		func() *Node { return BackendFusedSoftmax(x, axis) },
-		// What the gradient goes through: an identity of x whose gradient
-		// is computed from y. Its forward value is unused (and dropped).
-		func() *Node { return IdentityWithCustomGradient(x, func(_, g *Node) *Node { return softmaxVJP(y, g) }) },
-		true,
-	)
-	if !fused {
+	// What the gradient goes through: an identity of x whose gradient is
+	// computed from y. Its forward value is unused (and dropped).
+	grad := func() *Node {
+		return IdentityWithCustomGradient(x, func(_, g *Node) *Node { return softmaxVJP(y, g) })
+	}
+	out, ok := InternalFusedOpCaller(func() *Node { return BackendFusedSoftmax(x, axis) }, grad, true)
+	if !ok {
+		out, ok = InternalFusedOpCaller(func() *Node { return Softmax(x, axis) }, grad, true)
+	}
+	if !ok { // GoMLX's op fusion turned off
 		return Softmax(x, axis)
 	}
 	y = out

@@ -25,7 +25,7 @@ func closeTo(got, want []float32, tol float64) int {
 // decomposed form, on logits with a masked (-1e9) entry per row: values,
 // and the gradient of Σ c·softmax.
 func TestSoftmaxLast(t *testing.T) {
-	be := goBackend(t)
+	be := testBackend(t)
 	const rows, n = 6, 7
 	r := rand.New(rand.NewPCG(41, 42))
 	x, c := randn(r, rows*n), randn(r, rows*n)
