@@ -132,7 +132,7 @@ func Train(ctx context.Context, m *Model, dir string, tc TrainConfig, src *datas
 		return 0, err
 	}
 	defer t.input.Wait()
-	loop := &train.Loop{Batch: tc.Batch, SaveEvery: tc.SaveEvery, Step: t.step, InputWait: t.input.Waited,
+	loop := &train.Loop{Batch: tc.Batch, SaveEvery: tc.SaveEvery, Setup: t.setup, Step: t.step, InputWait: t.input.Waited,
 		ValidEvery: tc.ValidEvery, Patience: tc.Patience}
 	if tc.Validate != nil {
 		loop.Validate = t.validate
@@ -161,8 +161,8 @@ type batch struct {
 func newTrainer(m *Model, tc TrainConfig, src *dataset.Loader, st train.State[TrainConfig]) (*trainer, error) {
 	t := &trainer{m: m, tc: tc, src: src, batches: &train.Batches{Seed: tc.Seed, N: src.Len(), Size: tc.Batch}}
 	spe := t.batches.PerEpoch()
-	// The codebooks are made by the first step of epoch QuantizeAfter: a
-	// run that did it is past it.
+	// The codebooks are made before the first step of epoch QuantizeAfter:
+	// a run that did it is past it.
 	t.codebooksReady = st.Done > tc.QuantizeAfter*spe
 	opt := stepOptimizer(tc, st.Steps, spe)
 	var err error
@@ -206,6 +206,18 @@ func newStepExec(m *Model, opt nn.AdamW, quantize bool) (*model.Exec, error) {
 	})
 }
 
+// setup makes the codebooks before the first step of epoch QuantizeAfter.
+func (t *trainer) setup(i int) error {
+	if t.codebooksReady || i/t.batches.PerEpoch() < t.tc.QuantizeAfter {
+		return nil
+	}
+	if err := initCodebooks(t.m, t.src, t.tc); err != nil {
+		return err
+	}
+	t.codebooksReady = true
+	return nil
+}
+
 // step runs step i.
 func (t *trainer) step(i int) (string, error) {
 	tc, ec := t.tc, t.m.Config.Encoder
@@ -214,12 +226,6 @@ func (t *trainer) step(i int) (string, error) {
 		return "", err
 	}
 	epoch := i / t.batches.PerEpoch()
-	if !t.codebooksReady && epoch >= tc.QuantizeAfter {
-		if err := initCodebooks(t.m, t.src, tc); err != nil {
-			return "", err
-		}
-		t.codebooksReady = true
-	}
 	exec := t.classify
 	if t.codebooksReady {
 		exec = t.full

@@ -38,6 +38,9 @@ type Loop struct {
 
 	// Step runs step number i (0-based) and returns a short status.
 	Step func(i int) (status string, err error)
+	// Setup, when set, runs before step i: one-off work that step needs
+	// first (the tokenizer's codebooks), timed apart from the steps.
+	Setup func(i int) error
 	// InputWait, when set, returns how long the steps have waited for
 	// their inputs so far (Ahead.Waited), for the closing summary.
 	InputWait func() time.Duration
@@ -95,6 +98,9 @@ func (l *Loop) Run(ctx context.Context) error {
 			}
 			p.Done(i*unit, status)
 			return ErrInterrupted
+		}
+		if err := t.setup(l.Setup, i); err != nil {
+			return fmt.Errorf("train: %s before step %d: %w", l.Name, i, err)
 		}
 		var err error
 		if status, err = t.step(l.Step, i); err != nil {
