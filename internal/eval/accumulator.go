@@ -10,14 +10,19 @@ import (
 // ErrK reports a cutoff k that is not positive.
 var ErrK = errors.New("eval: k must be positive")
 
-// Result is the summary of one method's evaluation. Metric maps are keyed by
-// the cutoff k; in JSON the keys appear as strings ("1", "10").
-type Result struct {
-	Method    string          `json:"method"`
+// Scores are metrics averaged over a set of queries, keyed by the cutoff
+// k; in JSON the keys appear as strings ("1", "10").
+type Scores struct {
 	Queries   int             `json:"queries"`
 	Precision map[int]float64 `json:"precision"`
 	Recall    map[int]float64 `json:"recall"`
 	MAP       map[int]float64 `json:"map"`
+}
+
+// Result is the summary of one method's evaluation.
+type Result struct {
+	Method string `json:"method"`
+	Scores
 	// Fraction is the fraction of the relevant items retrieved (see
 	// FractionAtK), where Recall is the hit rate.
 	Fraction   map[int]float64 `json:"fraction,omitempty"`
@@ -113,12 +118,14 @@ func (a *Accumulator) Merge(b *Accumulator) error {
 // Result returns the averages so far. With no queries every metric is 0.
 func (a *Accumulator) Result() Result {
 	r := Result{
-		Method:    a.Method,
-		Queries:   a.queries,
-		Precision: make(map[int]float64, len(a.ks)),
-		Recall:    make(map[int]float64, len(a.ks)),
-		Fraction:  make(map[int]float64, len(a.ks)),
-		MAP:       map[int]float64{a.mapK: mean(a.ap, a.queries)},
+		Method: a.Method,
+		Scores: Scores{
+			Queries:   a.queries,
+			Precision: make(map[int]float64, len(a.ks)),
+			Recall:    make(map[int]float64, len(a.ks)),
+			MAP:       map[int]float64{a.mapK: mean(a.ap, a.queries)},
+		},
+		Fraction: make(map[int]float64, len(a.ks)),
 	}
 	for i, k := range a.ks {
 		r.Precision[k] = mean(a.prec[i], a.queries)

@@ -25,15 +25,17 @@ func TestAccumulator(t *testing.T) {
 	acc.AddLatency(4*time.Millisecond, 8*time.Millisecond)
 
 	want := Result{
-		Method:     "knn",
-		Queries:    2,
-		Precision:  map[int]float64{1: 0.5, 5: 0.4},           // (1+0)/2, (0.6+0.2)/2
-		Recall:     map[int]float64{1: 0.5, 5: 1},             // (1+0)/2, (1+1)/2
-		Fraction:   map[int]float64{1: 0.125, 5: 0.875},       // (1/4+0)/2, (3/4+1/1)/2
-		MAP:        map[int]float64{5: (29.0/48 + 1.0/3) / 2}, // 0.46875
-		MsEncode:   3,                                         // (2+4)/2
-		MsSearch:   7,                                         // (6+8)/2
-		MsPerQuery: 10,                                        // 3+7
+		Method: "knn",
+		Scores: Scores{
+			Queries:   2,
+			Precision: map[int]float64{1: 0.5, 5: 0.4},           // (1+0)/2, (0.6+0.2)/2
+			Recall:    map[int]float64{1: 0.5, 5: 1},             // (1+0)/2, (1+1)/2
+			MAP:       map[int]float64{5: (29.0/48 + 1.0/3) / 2}, // 0.46875
+		},
+		Fraction:   map[int]float64{1: 0.125, 5: 0.875}, // (1/4+0)/2, (3/4+1/1)/2
+		MsEncode:   3,                                   // (2+4)/2
+		MsSearch:   7,                                   // (6+8)/2
+		MsPerQuery: 10,                                  // 3+7
 	}
 	got := acc.Result()
 	if diff := cmp.Diff(want, got, cmpopts.EquateApprox(0, 1e-9)); diff != "" {
@@ -57,10 +59,12 @@ func TestAccumulatorEmpty(t *testing.T) {
 	}
 	got := acc.Result()
 	want := Result{
-		Precision: map[int]float64{1: 0, 10: 0},
-		Recall:    map[int]float64{1: 0, 10: 0},
-		Fraction:  map[int]float64{1: 0, 10: 0},
-		MAP:       map[int]float64{100: 0},
+		Scores: Scores{
+			Precision: map[int]float64{1: 0, 10: 0},
+			Recall:    map[int]float64{1: 0, 10: 0},
+			MAP:       map[int]float64{100: 0},
+		},
+		Fraction: map[int]float64{1: 0, 10: 0},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("empty Result mismatch (-want +got):\n%s", diff)

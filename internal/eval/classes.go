@@ -11,11 +11,8 @@ import (
 // ClassResult is one class's share of a method's evaluation: the metrics
 // of the queries of that class alone.
 type ClassResult struct {
-	Class     string          `json:"class"`
-	Queries   int             `json:"queries"`
-	Precision map[int]float64 `json:"precision"`
-	Recall    map[int]float64 `json:"recall"`
-	MAP       map[int]float64 `json:"map"`
+	Class string `json:"class"`
+	Scores
 }
 
 // ByClass averages per-query metrics separately for each query label. It
@@ -57,7 +54,7 @@ func (c *ByClass) Results() []ClassResult {
 		if l >= 0 && l < len(c.names) {
 			name = c.names[l]
 		}
-		out = append(out, ClassResult{Class: name, Queries: r.Queries, Precision: r.Precision, Recall: r.Recall, MAP: r.MAP})
+		out = append(out, ClassResult{Class: name, Scores: r.Scores})
 	}
 	return out
 }

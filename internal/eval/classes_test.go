@@ -36,7 +36,7 @@ func TestByClassMatchesAccumulator(t *testing.T) {
 	}
 	for l, name := range []string{"a", "b", "2"} {
 		want := ref[l].Result()
-		wantC := ClassResult{Class: name, Queries: want.Queries, Precision: want.Precision, Recall: want.Recall, MAP: want.MAP}
+		wantC := ClassResult{Class: name, Scores: want.Scores}
 		if diff := cmp.Diff(wantC, res[l]); diff != "" {
 			t.Errorf("class %d (-want +got):\n%s", l, diff)
 		}
@@ -69,11 +69,11 @@ func TestByClassRejectsCutoffs(t *testing.T) {
 
 func TestClassMarkdown(t *testing.T) {
 	cr := func(name string, p, m float64) ClassResult {
-		return ClassResult{Class: name, Queries: 4, Precision: map[int]float64{1: p, 10: 0}, MAP: map[int]float64{100: m}}
+		return ClassResult{Class: name, Scores: Scores{Queries: 4, Precision: map[int]float64{1: p, 10: 0}, MAP: map[int]float64{100: m}}}
 	}
 	results := []Result{
-		{Method: "irgen", Precision: map[int]float64{10: 0, 1: 0}, MAP: map[int]float64{100: 0}, Classes: []ClassResult{cr("Coat", 0.75, 0.5), cr("a|b", 1, 0.25)}},
-		{Method: "knn", Precision: map[int]float64{1: 0}, MAP: map[int]float64{100: 0}, Classes: []ClassResult{cr("Coat", 0.5, 0.125)}},
+		{Method: "irgen", Scores: Scores{Precision: map[int]float64{10: 0, 1: 0}, MAP: map[int]float64{100: 0}}, Classes: []ClassResult{cr("Coat", 0.75, 0.5), cr("a|b", 1, 0.25)}},
+		{Method: "knn", Scores: Scores{Precision: map[int]float64{1: 0}, MAP: map[int]float64{100: 0}}, Classes: []ClassResult{cr("Coat", 0.5, 0.125)}},
 		{Method: "dsi"}, // no classes: left out
 	}
 	var b strings.Builder

@@ -8,17 +8,23 @@ import (
 
 var tableResults = []Result{
 	{
-		Method: "knn", Queries: 100,
-		Precision:  map[int]float64{1: 0.9, 10: 0.81234},
-		Recall:     map[int]float64{1: 0.9, 10: 1},
-		MAP:        map[int]float64{100: 0.75},
+		Method: "knn",
+		Scores: Scores{
+			Queries:   100,
+			Precision: map[int]float64{1: 0.9, 10: 0.81234},
+			Recall:    map[int]float64{1: 0.9, 10: 1},
+			MAP:       map[int]float64{100: 0.75},
+		},
 		MsPerQuery: 1.5, MsEncode: 1, MsSearch: 0.5,
 	},
 	{
-		Method: "hnsw|ef=64", Queries: 100,
-		Precision:  map[int]float64{1: 0.85},
-		Recall:     map[int]float64{1: 0.85},
-		MAP:        map[int]float64{100: 0.7},
+		Method: "hnsw|ef=64",
+		Scores: Scores{
+			Queries:   100,
+			Precision: map[int]float64{1: 0.85},
+			Recall:    map[int]float64{1: 0.85},
+			MAP:       map[int]float64{100: 0.7},
+		},
 		MsPerQuery: 1.25, MsEncode: 1, MsSearch: 0.25,
 	},
 }
