@@ -61,7 +61,9 @@ func TestReplicas(t *testing.T) {
 }
 
 // waitConverged waits until both replicas hold as many images as the
-// catalog and returns the catalog's image ids.
+// catalog and returns the catalog's image ids. The catalog is read again
+// each time: a request the storm gave up on may still commit after it
+// ended.
 func waitConverged(t *testing.T, url string, clients []*api.Client) map[int]bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -71,13 +73,13 @@ func waitConverged(t *testing.T, url string, clients []*api.Client) map[int]bool
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	rows, _ := conn.Query(ctx, `SELECT id FROM irgen_images`)
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		t.Fatal(err)
-	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
+		rows, _ := conn.Query(ctx, `SELECT id FROM irgen_images`)
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			t.Fatal(err)
+		}
 		var got []int
 		for _, c := range clients {
 			h, err := c.Health(ctx)
@@ -87,18 +89,17 @@ func waitConverged(t *testing.T, url string, clients []*api.Client) map[int]bool
 			got = append(got, h.Images)
 		}
 		if got[0] == len(ids) && got[1] == len(ids) {
-			break
+			out := map[int]bool{}
+			for _, id := range ids {
+				out[int(id)] = true
+			}
+			return out
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("replicas hold %v images, the catalog %d", got, len(ids))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	out := map[int]bool{}
-	for _, id := range ids {
-		out[int(id)] = true
-	}
-	return out
 }
 
 // checkLedger checks every acknowledged change on each replica and in
