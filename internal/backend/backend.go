@@ -76,7 +76,7 @@ func New(config string) (compute.Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backend: create %q: %w%s", config, err, hint(name))
 	}
-	return wrap(b, false, name == gobackend.BackendName), nil
+	return wrap(b, wrapOptions{rewrite: name == gobackend.BackendName, matmul: IsONNX(b)}), nil
 }
 
 // Names lists the compiled-in backend names, sorted.

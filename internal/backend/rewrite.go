@@ -45,6 +45,11 @@ type dotArgs struct {
 }
 
 func (wf *wrapFunction) DotGeneral(lhs compute.Value, lhsContractingAxes, lhsBatchAxes []int, rhs compute.Value, rhsContractingAxes, rhsBatchAxes []int, config compute.DotGeneralConfig) (compute.Value, error) {
+	if wf.b.backend.matmul {
+		if v, ok, err := wf.asMatMul(lhs, lhsContractingAxes, lhsBatchAxes, rhs, rhsContractingAxes, rhsBatchAxes, config); ok {
+			return v, err
+		}
+	}
 	if !wf.b.backend.rewrite {
 		return wf.Function.DotGeneral(lhs, lhsContractingAxes, lhsBatchAxes, rhs, rhsContractingAxes, rhsBatchAxes, config)
 	}

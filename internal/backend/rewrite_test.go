@@ -84,7 +84,7 @@ func TestRewrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer plain.Finalize()
-	rewritten := wrap(plain, false, true).(*wrapBackend)
+	rewritten := wrap(plain, wrapOptions{rewrite: true}).(*wrapBackend)
 
 	r := rand.New(rand.NewPCG(21, 22))
 	// Each backend gets its own tensors: GoMLX ties a tensor to the backend
@@ -190,7 +190,7 @@ func TestCanonicalLHS(t *testing.T) {
 		// Each run gets its own tensors: GoMLX ties a tensor to its backend.
 		x := tensors.FromFlatDataAndDimensions([]float32{1, 2, 3, 4, 5, 6}, 3, 2) // [n, i]
 		g := tensors.FromFlatDataAndDimensions([]float32{1, 0, 2, 1, 0, 3}, 3, 2) // [n, o]
-		rewritten := wrap(plain, false, true).(*wrapBackend)
+		rewritten := wrap(plain, wrapOptions{rewrite: true}).(*wrapBackend)
 		exec := MustNewExec(rewritten, func(x, g *Node) *Node { return Einsum(tc.eq, x, g) })
 		got := tensors.MustCopyFlatData[float32](exec.MustExec(x, g)[0])
 		exec.Finalize()

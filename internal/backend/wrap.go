@@ -8,35 +8,45 @@ import (
 	"github.com/gomlx/compute/shapes"
 )
 
-// wrap returns b with graph building rewritten where the flags say:
+// wrap returns b with graph building rewritten where o says:
 //
 //   - pad: the Pad op emulated by Concatenate, BroadcastInDim, Reshape and
 //     Slice (see wrapFunction.Pad). GoMLX's gradient of Slice is a Pad, so
 //     without it no model that slices a trainable tensor can be trained:
 //     ONNX Runtime's backend (github.com/gomlx/compute-onnx) has no Pad.
-//     With forcePad the emulation replaces even a native Pad (tests).
-//   - rewrite: Transpose and ReduceSum replaced by cheaper ops where they
+//     With o.forcePad the emulation replaces even a native Pad (tests).
+//   - o.rewrite: Transpose and ReduceSum replaced by cheaper ops where they
 //     can be, and DotGeneral operands laid out so that the backend has less
 //     to transpose, for the pure-Go backend (see rewrite.go).
+//   - o.matmul: every DotGeneral built as a matrix product of operands laid
+//     out for it, for ONNX Runtime (see matmul.go).
 //
 // The wrapper only changes graph building; the buffers and executables it
 // hands out are b's, wrapped only to report the wrapper as their backend.
 // With nothing to rewrite it returns b itself.
-func wrap(b compute.Backend, forcePad, rewrite bool) compute.Backend {
-	pad := forcePad || !b.Capabilities().Operations[compute.OpTypePad]
-	if !pad && !rewrite {
+func wrap(b compute.Backend, o wrapOptions) compute.Backend {
+	pad := o.forcePad || !b.Capabilities().Operations[compute.OpTypePad]
+	if !pad && !o.rewrite && !o.matmul {
 		return b
 	}
-	return &wrapBackend{Backend: b, pad: pad, forcePad: forcePad, rewrite: rewrite}
+	return &wrapBackend{Backend: b, pad: pad, wrapOptions: o}
+}
+
+// wrapOptions says what wrap rewrites.
+type wrapOptions struct {
+	forcePad, rewrite, matmul bool
 }
 
 // withPad is wrap for the Pad emulation alone.
-func withPad(b compute.Backend, force bool) compute.Backend { return wrap(b, force, false) }
+func withPad(b compute.Backend, force bool) compute.Backend {
+	return wrap(b, wrapOptions{forcePad: force})
+}
 
 type wrapBackend struct {
 	compute.Backend
-	pad, forcePad, rewrite bool
-	rewrites               atomic.Int64 // ops rewritten, for tests
+	wrapOptions
+	pad      bool
+	rewrites atomic.Int64 // ops rewritten, for tests
 }
 
 // Unwrap returns the backend being wrapped, for code that needs its
