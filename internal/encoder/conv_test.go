@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 
@@ -24,8 +25,16 @@ func TestConv3x3MatchesConvolve(t *testing.T) {
 	if !backend.IsGo(be) && !backend.IsONNX(be) {
 		t.Skipf("backend %q: Conv3x3 is Convolve there", be.Name())
 	}
-	const b, h, w, c, out = 2, 5, 6, 3, 4
-	r := rand.New(rand.NewPCG(3, 4))
+	for _, c := range []int{3, 4, 6} {
+		conv3x3Case(t, be, c, 4)
+	}
+}
+
+// conv3x3Case compares Conv3x3 with Convolve for c input and out output
+// channels (fewer, as many, more: the gradient's three layouts).
+func conv3x3Case(t *testing.T, be compute.Backend, c, out int) {
+	const b, h, w = 2, 5, 6
+	r := rand.New(rand.NewPCG(uint64(c), uint64(out)))
 	randT := func(dims ...int) *tensors.Tensor {
 		n := 1
 		for _, d := range dims {
@@ -54,11 +63,11 @@ func TestConv3x3MatchesConvolve(t *testing.T) {
 	want := run(func(x, k *Node) *Node { return Convolve(x, Reshape(k, 3, 3, c, out)).PadSame().Done() })
 	for i, name := range []string{"output", "input gradient", "kernel gradient"} {
 		if len(got[i]) != len(want[i]) {
-			t.Fatalf("%s: %d values; want %d", name, len(got[i]), len(want[i]))
+			t.Fatalf("c=%d %s: %d values; want %d", c, name, len(got[i]), len(want[i]))
 		}
 		for j := range got[i] {
 			if d := math.Abs(float64(got[i][j] - want[i][j])); d > 1e-4*(1+math.Abs(float64(want[i][j]))) {
-				t.Fatalf("%s[%d] = %v; Convolve gives %v", name, j, got[i][j], want[i][j])
+				t.Fatalf("c=%d %s[%d] = %v; Convolve gives %v", c, name, j, got[i][j], want[i][j])
 			}
 		}
 	}

@@ -1,11 +1,9 @@
 package encoder
 
 import (
-	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
 
-	"github.com/irgen/irgen/internal/backend"
 	"github.com/irgen/irgen/internal/nn"
 )
 
@@ -60,35 +58,6 @@ func stemLayer(scope *model.Scope, c Config, x *Node, out int) *Node {
 	y := Conv3x3(x, k)
 	y = nn.AddLast(y, nn.Param(scope, "bias", nn.InitZeros, out).NodeValue(x.Graph()))
 	return c.Activation.Apply(scope, nn.LayerNorm(scope.In("norm"), y, c.Eps))
-}
-
-// Conv3x3 convolves x [B, H, W, C] with a 3×3 kernel k [9·C, out] (laid
-// out as [3, 3, C, out]) and zero "same" padding. On the CPU backends it
-// is one matrix product over the nine shifted copies of x (im2col; zeros
-// concatenated, not Pad, for backends without it): the pure-Go backend
-// runs Convolve at about 1 GFLOP/s and matrix products at about 100
-// (bench/results), and ONNX Runtime ran the mini-hybrid's train step 6%
-// and its forward 8% faster this way than with its Conv (bench/perf, four
-// rounds each, 2026-12-06). Elsewhere (XLA) it is Convolve.
-func Conv3x3(x, k *Node) *Node {
-	g := x.Graph()
-	b, h, w, c := x.Shape().Dim(0), x.Shape().Dim(1), x.Shape().Dim(2), x.Shape().Dim(3)
-	out := k.Shape().Dim(1)
-	if !backend.IsGo(g.Backend()) && !backend.IsONNX(g.Backend()) {
-		return Convolve(x, Reshape(k, 3, 3, c, out)).PadSame().Done()
-	}
-	zr := Zeros(g, shapes.Make(x.DType(), b, 1, w, c))
-	x = Concatenate([]*Node{zr, x, zr}, 1)
-	zc := Zeros(g, shapes.Make(x.DType(), b, h+2, 1, c))
-	x = Concatenate([]*Node{zc, x, zc}, 2)
-	cols := make([]*Node, 0, 9)
-	for i := range 3 {
-		for j := range 3 {
-			cols = append(cols, Slice(x, AxisRange(), AxisRange(i, i+h), AxisRange(j, j+w), AxisRange()))
-		}
-	}
-	y := MatMul(Reshape(Concatenate(cols, 3), b*h*w, 9*c), k)
-	return Reshape(y, b, h, w, out)
 }
 
 // Block is one pre-norm transformer block:
