@@ -45,7 +45,7 @@ if [ "$QUICK" = 1 ]; then
 	d_efs=16,64 d_efc=100 d_beam="2000 5000" d_knnq=50 d_beamq=4 d_qbatch="1 4" d_state=20000
 else
 	d_enc="tiny:8 mini-hybrid:128" d_iters=5 d_rounds=5 d_matmul=2048 d_search=100000 d_q=1000
-	d_efs=16,32,64,128,256 d_efc=200 d_beam="10000 60000 1000000" d_knnq=200 d_beamq=50 d_qbatch="1 16" d_state=1000000
+	d_efs=16,32,64,128,256 d_efc=200 d_beam="10000 60000 1000000" d_knnq=200 d_beamq=320 d_qbatch="1 16" d_state=1000000
 fi
 OUT=${OUT:-bench/results}
 WORK=${WORK:-/tmp/irgen-bench}
