@@ -5,7 +5,8 @@
 # augmented and batched a step ahead) and in the TrainStep benchmarks of
 # their packages (inputs made once), the two taking turns ROUNDS times
 # (default 3) on the backend GOMLX_BACKEND names (default onnx:cpu, built
-# with -tags onnx). STEPS optimizer steps per run (default 200).
+# with -tags onnx). STEPS optimizer steps per run, end to end and in the
+# benchmark alike (default 200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOEXPERIMENT=simd GOMLX_BACKEND=${GOMLX_BACKEND:-onnx:cpu}
@@ -24,7 +25,7 @@ go test $tags -c -o "$work/tokenizer.test" ./internal/tokenizer
 go test $tags -c -o "$work/decoder.test" ./internal/decoder
 
 rate() { sed -n 's/.* steps in .*(\([0-9.]*\) img\/s.*/\1/p' | tail -n1; }
-bench() { "$1" -test.run '^$' -test.bench "$2" -test.benchtime 30x | sed -n 's/.* \([0-9.]*\) img\/s.*/\1/p'; }
+bench() { "$1" -test.run '^$' -test.bench "$2" -test.benchtime "${STEPS}x" | sed -n 's/.* \([0-9.]*\) img\/s.*/\1/p'; }
 
 model=$work/model
 "$work/irgen" train-tokenizer --out "$model" --steps "$STEPS" --val 0 --quantize-after 0 >/dev/null 2>&1
