@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 )
 
@@ -23,7 +24,13 @@ func softmaxLast(x *Node) *Node {
 	grad := func() *Node {
 		return IdentityWithCustomGradient(x, func(_, g *Node) *Node { return softmaxVJP(y, g) })
 	}
-	out, ok := InternalFusedOpCaller(func() *Node { return BackendFusedSoftmax(x, axis) }, grad, true)
+	// Each call builds grad's identity, which ONNX Runtime computes even
+	// unused: try the fused op only where the backend has one.
+	var out *Node
+	ok := false
+	if x.Graph().Backend().Capabilities().Operations[compute.OpTypeFusedSoftmax] {
+		out, ok = InternalFusedOpCaller(func() *Node { return BackendFusedSoftmax(x, axis) }, grad, true)
+	}
 	if !ok {
 		out, ok = InternalFusedOpCaller(func() *Node { return Softmax(x, axis) }, grad, true)
 	}
